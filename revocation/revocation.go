@@ -1,0 +1,285 @@
+// Package revocation keeps a node's view of what invalidates an access token
+// before it expires: revoked sessions and active player and device blocks.
+//
+// Access tokens are stateless JWTs, so the middleware cannot ask the store on
+// every request. The View answers instead, from memory: it is fed at once by
+// the account service on this node (it implements account.Events), by a
+// broadcast from other nodes when one is configured, and reconciled from the
+// store's change feed at an interval, so an update that was missed (a
+// restart, a lost message) is picked up within that interval.
+//
+// A revoked session is remembered for Retain (the access-token lifetime plus
+// clock skew): after that, every access token of the session has expired and
+// the verifier refuses it on its own.
+package revocation
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/patrickmn/go-cache"
+
+	"github.com/gameauth/gameauth/storage"
+)
+
+// Feed is the part of the store the view reconciles from.
+type Feed interface {
+	// RevokedSince returns sessions revoked at or after since.
+	RevokedSince(ctx context.Context, since time.Time) ([]storage.Revocation, error)
+	// ListActiveBlocks returns every block in force at now.
+	ListActiveBlocks(ctx context.Context, now time.Time) ([]storage.Block, error)
+}
+
+// Config configures a View. Feed is required.
+type Config struct {
+	Feed Feed
+	// Retain is how long a revoked session is remembered: the access-token
+	// lifetime plus the verifier's skew. Default 1h5m.
+	Retain time.Duration
+	// Interval between reconciliations with the store. Default 5s.
+	Interval time.Duration
+	// Clock is the time source; nil means time.Now.
+	Clock func() time.Time
+	// Logger receives reconciliation failures; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// View is an in-memory view of revocations, safe for concurrent use. Lookups
+// take no lock that writers hold for long: revoked sessions sit in a go-cache
+// (a read-locked map), blocks in an immutable snapshot swapped atomically.
+type View struct {
+	feed     Feed
+	retain   time.Duration
+	interval time.Duration
+	now      func() time.Time
+	log      *slog.Logger
+
+	sessions *cache.Cache // session ID -> storage.Revocation
+
+	blocks atomic.Pointer[blockSet]
+
+	mu       sync.Mutex // serialises writers of blocks and the sync cursor
+	recent   []blockEvent
+	cursor   time.Time // next RevokedSince starts here
+	synced   bool
+	lastSync atomic.Int64 // unix nanos of the last successful sync
+}
+
+// blockSet maps a subject to its active blocks; never mutated once published.
+type blockSet struct {
+	players map[string][]storage.Block
+	devices map[string][]storage.Block
+}
+
+// blockEvent is a block change received between syncs, replayed over a
+// snapshot that may have been read before it happened.
+type blockEvent struct {
+	at    time.Time
+	block storage.Block
+}
+
+// overlap is how far back each reconciliation re-reads the revocation feed,
+// so that a transaction committed late on another node is not skipped.
+const overlap = 30 * time.Second
+
+// New returns a View. It starts empty; call Sync (or Run) to load it.
+func New(cfg Config) *View {
+	v := &View{
+		feed:     cfg.Feed,
+		retain:   cfg.Retain,
+		interval: cfg.Interval,
+		now:      cfg.Clock,
+		log:      cfg.Logger,
+	}
+	if v.retain <= 0 {
+		v.retain = time.Hour + 5*time.Minute
+	}
+	if v.interval <= 0 {
+		v.interval = 5 * time.Second
+	}
+	if v.now == nil {
+		v.now = time.Now
+	}
+	if v.log == nil {
+		v.log = slog.Default()
+	}
+	// Expiry is judged against v.now in lookups; go-cache's own (wall-clock)
+	// expiry only reclaims memory, so it gets a little extra.
+	v.sessions = cache.New(v.retain+time.Minute, time.Minute)
+	v.blocks.Store(&blockSet{players: map[string][]storage.Block{}, devices: map[string][]storage.Block{}})
+	return v
+}
+
+// SessionRevoked reports whether the session was revoked, and why.
+func (v *View) SessionRevoked(sessionID string) (storage.RevokeReason, bool) {
+	x, ok := v.sessions.Get(sessionID)
+	if !ok {
+		return "", false
+	}
+	r := x.(storage.Revocation)
+	if v.now().Sub(r.At) >= v.retain {
+		return "", false
+	}
+	return r.Reason, true
+}
+
+// Blocked returns a block of the subject in force now that covers service:
+// an account-wide block (no services) covers every service, and "" asks
+// for account-wide blocks only.
+func (v *View) Blocked(kind storage.BlockKind, subject, service string) (storage.Block, bool) {
+	set := v.blocks.Load()
+	m := set.players
+	if kind == storage.BlockDevice {
+		m = set.devices
+	}
+	list := m[subject]
+	if len(list) == 0 {
+		return storage.Block{}, false
+	}
+	now := v.now()
+	for _, b := range list {
+		if !b.ActiveAt(now) {
+			continue
+		}
+		if len(b.Services) == 0 || (service != "" && slices.Contains(b.Services, service)) {
+			return b, true
+		}
+	}
+	return storage.Block{}, false
+}
+
+// SessionsRevoked records revocations; it implements account.Events.
+func (v *View) SessionsRevoked(_ context.Context, revs []storage.Revocation) {
+	for _, r := range revs {
+		v.sessions.Set(r.SessionID, r, v.retain+time.Minute)
+	}
+}
+
+// BlockChanged records a block that was created, or lifted (LiftedAt set);
+// it implements account.Events.
+func (v *View) BlockChanged(_ context.Context, b storage.Block) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	v.recent = append(v.recent, blockEvent{at: v.now(), block: b})
+	v.blocks.Store(v.blocks.Load().with(b))
+}
+
+// KeyRotated implements account.Events; the view has nothing to do for it.
+func (v *View) KeyRotated(context.Context, string) {}
+
+// Sync reconciles the view with the store once: every active block, and the
+// sessions revoked since the last sync (or within Retain, the first time).
+func (v *View) Sync(ctx context.Context) error {
+	start := v.now()
+	v.mu.Lock()
+	since := v.cursor
+	first := !v.synced
+	v.mu.Unlock()
+	if first {
+		since = start.Add(-v.retain)
+	}
+	revs, err := v.feed.RevokedSince(ctx, since)
+	if err != nil {
+		return err
+	}
+	blocks, err := v.feed.ListActiveBlocks(ctx, start)
+	if err != nil {
+		return err
+	}
+	v.SessionsRevoked(ctx, revs)
+
+	set := newBlockSet(blocks)
+	v.mu.Lock()
+	// Replay changes this node heard of while (or shortly before) the
+	// snapshot was read, so a block made a moment ago is not dropped.
+	keep := v.recent[:0]
+	for _, e := range v.recent {
+		if e.at.After(start.Add(-overlap)) {
+			set = set.with(e.block)
+			keep = append(keep, e)
+		}
+	}
+	v.recent = keep
+	v.blocks.Store(set)
+	v.cursor = start.Add(-overlap)
+	v.synced = true
+	v.mu.Unlock()
+	v.lastSync.Store(start.UnixNano())
+	return nil
+}
+
+// LastSync returns when the last successful Sync started (zero if none).
+func (v *View) LastSync() time.Time {
+	n := v.lastSync.Load()
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+// Run syncs at once, then every Interval, until ctx is done. A failed sync
+// is logged and retried at the next tick; Run returns ctx's error.
+func (v *View) Run(ctx context.Context) error {
+	t := time.NewTicker(v.interval)
+	defer t.Stop()
+	for {
+		if err := v.Sync(ctx); err != nil && ctx.Err() == nil {
+			v.log.WarnContext(ctx, "gameauth: revocation view sync failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+	}
+}
+
+func newBlockSet(blocks []storage.Block) *blockSet {
+	s := &blockSet{players: map[string][]storage.Block{}, devices: map[string][]storage.Block{}}
+	for _, b := range blocks {
+		m := s.players
+		if b.Kind == storage.BlockDevice {
+			m = s.devices
+		}
+		m[b.Subject] = append(m[b.Subject], b)
+	}
+	return s
+}
+
+// with returns a copy of s with b added, replaced (same key), or removed
+// when lifted. Only the touched subject's slice is copied.
+func (s *blockSet) with(b storage.Block) *blockSet {
+	n := &blockSet{players: s.players, devices: s.devices}
+	src := s.players
+	if b.Kind == storage.BlockDevice {
+		src = s.devices
+	}
+	dst := make(map[string][]storage.Block, len(src)+1)
+	for k, list := range src {
+		dst[k] = list
+	}
+	list := make([]storage.Block, 0, len(src[b.Subject])+1)
+	for _, old := range src[b.Subject] {
+		if old.Key != b.Key {
+			list = append(list, old)
+		}
+	}
+	if b.LiftedAt.IsZero() {
+		list = append(list, b)
+	}
+	if len(list) == 0 {
+		delete(dst, b.Subject)
+	} else {
+		dst[b.Subject] = list
+	}
+	if b.Kind == storage.BlockDevice {
+		n.devices = dst
+	} else {
+		n.players = dst
+	}
+	return n
+}
