@@ -1,0 +1,299 @@
+package tokens
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/lestrrat-go/jwx/v3/jws/jwsbb"
+)
+
+// MaxTokenSize is the largest access token Verify looks at; anything longer
+// is refused before any decoding.
+const MaxTokenSize = 8 << 10
+
+// maxHeaderSize bounds the encoded protected header taken apart on the slow
+// path (ours are about 80 bytes).
+const maxHeaderSize = 512
+
+// DefaultSkew is the default clock skew the verifier allows on exp and nbf.
+const DefaultSkew = 30 * time.Second
+
+// VerifierConfig configures a Verifier.
+type VerifierConfig struct {
+	// Issuer and Audience must match the Issuer's exactly: an empty one
+	// means the token must not carry that claim.
+	Issuer, Audience string
+	// Skew is the clock skew allowed on exp and nbf; default DefaultSkew
+	// (30s). A negative value means none.
+	Skew time.Duration
+	// Clock tells the time; nil means the ring's clock.
+	Clock func() time.Time
+	// Cache, if set, remembers verified tokens until they expire (see
+	// NewCache). Give each Verifier its own: entries are not keyed by
+	// Issuer and Audience.
+	Cache Cache
+}
+
+// Verifier checks access tokens: signature by a key of the ring (found by
+// kid, algorithm pinned by the key), iss, aud, exp (required) and nbf. It
+// never changes jwx's process-wide settings.
+type Verifier struct {
+	ring     *Ring
+	issuer   string
+	audience string
+	skew     time.Duration
+	clock    func() time.Time
+	cache    Cache
+}
+
+// NewVerifier returns a Verifier over the keys of r.
+func NewVerifier(r *Ring, cfg VerifierConfig) *Verifier {
+	switch {
+	case cfg.Skew == 0:
+		cfg.Skew = DefaultSkew
+	case cfg.Skew < 0:
+		cfg.Skew = 0
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = r.clock
+	}
+	return &Verifier{ring: r, issuer: cfg.Issuer, audience: cfg.Audience, skew: cfg.Skew, clock: cfg.Clock, cache: cfg.Cache}
+}
+
+func invalid(reason string) error { return fmt.Errorf("%w: %s", ErrTokenInvalid, reason) }
+
+var strictB64 = base64.RawURLEncoding.Strict()
+
+// Verify checks token and returns its claims. The error matches
+// ErrTokenExpired when a correctly signed token is past exp (plus skew), and
+// ErrTokenInvalid for everything else.
+func (v *Verifier) Verify(token string) (Claims, error) {
+	if len(token) == 0 || len(token) > MaxTokenSize {
+		return Claims{}, invalid("size")
+	}
+	now := v.clock()
+	if v.cache != nil {
+		if c, ok := v.cache.Get(token, now); ok {
+			return c, nil
+		}
+	}
+	c, err := v.verify(token, now)
+	if err != nil {
+		return Claims{}, err
+	}
+	if v.cache != nil {
+		v.cache.Put(token, c, now)
+	}
+	return c, nil
+}
+
+func (v *Verifier) verify(token string, now time.Time) (Claims, error) {
+	dot1 := strings.IndexByte(token, '.')
+	dot2 := strings.LastIndexByte(token, '.')
+	if dot1 <= 0 || dot1 == dot2 || strings.IndexByte(token[dot1+1:dot2], '.') >= 0 {
+		return Claims{}, invalid("not a compact JWS")
+	}
+	hdr, payB64, sigB64 := token[:dot1], token[dot1+1:dot2], token[dot2+1:]
+
+	set := v.ring.set.Load()
+	k := set.byHeader[hdr] // every token we issue has its key's exact header
+	if k == nil {
+		var err error
+		if k, err = set.keyFromHeader(hdr); err != nil {
+			return Claims{}, err
+		}
+	}
+	if !k.verifiesAt(now) {
+		return Claims{}, invalid("key retired")
+	}
+
+	var sig [64]byte
+	n := k.sigLen()
+	if strictB64.DecodedLen(len(sigB64)) != n {
+		return Claims{}, invalid("signature length")
+	}
+	if m, err := strictB64.Decode(sig[:], []byte(sigB64)); err != nil || m != n {
+		return Claims{}, invalid("signature encoding")
+	}
+	if err := k.verify([]byte(token[:dot2]), sig[:n]); err != nil {
+		return Claims{}, invalid("signature")
+	}
+
+	// Only a correctly signed payload reaches the JSON decoder.
+	payload, err := strictB64.DecodeString(payB64)
+	if err != nil {
+		return Claims{}, invalid("payload encoding")
+	}
+	var w claimsIn
+	if err := json.Unmarshal(payload, &w); err != nil {
+		return Claims{}, invalid("payload")
+	}
+	return v.check(&w, now)
+}
+
+// check validates the decoded claims at now.
+func (v *Verifier) check(w *claimsIn, now time.Time) (Claims, error) {
+	if !w.Exp.set {
+		return Claims{}, invalid("no exp")
+	}
+	if w.Sub == "" {
+		return Claims{}, invalid("no sub")
+	}
+	if w.Iss != v.issuer {
+		return Claims{}, invalid("iss")
+	}
+	if !w.Aud.matches(v.audience) {
+		return Claims{}, invalid("aud")
+	}
+	if w.Nbf.set && now.Add(v.skew).Before(w.Nbf.t) {
+		return Claims{}, invalid("not yet valid")
+	}
+	if !now.Before(w.Exp.t.Add(v.skew)) {
+		return Claims{}, ErrTokenExpired
+	}
+	return Claims{
+		Subject: w.Sub, SessionID: w.Sid, OpenID: w.OpenID, Nickname: w.Nickname,
+		LinkedType: w.LinkedType, Country: w.Country, DeviceID: w.DeviceID,
+		ID: w.Jti, IssuedAt: w.Iat.t, ExpiresAt: w.Exp.t,
+	}, nil
+}
+
+// keyFromHeader is the slow path for a header that is not byte for byte one
+// we write: take it apart, find the key by kid, and accept the header's alg
+// only if it is the key's own.
+func (s *keySet) keyFromHeader(hdr string) (*ringKey, error) {
+	if len(hdr) > maxHeaderSize {
+		return nil, invalid("header size")
+	}
+	raw, err := strictB64.DecodeString(hdr)
+	if err != nil {
+		return nil, invalid("header encoding")
+	}
+	var h struct {
+		Alg  string          `json:"alg"`
+		Kid  string          `json:"kid"`
+		Crit json.RawMessage `json:"crit"`
+		B64  json.RawMessage `json:"b64"`
+	}
+	if err := json.Unmarshal(raw, &h); err != nil {
+		return nil, invalid("header")
+	}
+	if h.Crit != nil || h.B64 != nil {
+		return nil, invalid("unsupported header parameter")
+	}
+	if !validKid(h.Kid) {
+		return nil, invalid("kid")
+	}
+	k := s.byKid[h.Kid]
+	if k == nil {
+		return nil, invalid("unknown kid")
+	}
+	if h.Alg != string(k.alg) {
+		return nil, invalid("alg does not match the key")
+	}
+	return k, nil
+}
+
+func (k *ringKey) sigLen() int {
+	if k.alg == HS256 {
+		return sha256.Size
+	}
+	return 64
+}
+
+// verify checks sig over input with the key's own algorithm.
+func (k *ringKey) verify(input, sig []byte) error {
+	switch k.alg {
+	case EdDSA:
+		return jwsbb.VerifyEdDSA(k.edPub, input, sig)
+	case ES256:
+		return jwsbb.VerifyECDSA(k.ecPub, input, sig, crypto.SHA256)
+	case HS256:
+		return jwsbb.VerifyHMAC(k.hmac, input, sig, sha256.New)
+	}
+	return errors.New("unsupported algorithm")
+}
+
+// claimsIn is the JSON payload as the verifier reads it.
+type claimsIn struct {
+	Iss        string      `json:"iss"`
+	Sub        string      `json:"sub"`
+	Aud        audience    `json:"aud"`
+	Exp        numericDate `json:"exp"`
+	Nbf        numericDate `json:"nbf"`
+	Iat        numericDate `json:"iat"`
+	Jti        string      `json:"jti"`
+	Sid        string      `json:"sid"`
+	OpenID     string      `json:"open_id"`
+	Nickname   string      `json:"nickname"`
+	LinkedType string      `json:"linked_type"`
+	Country    string      `json:"country"`
+	DeviceID   string      `json:"device_id"`
+}
+
+// numericDate is an RFC 7519 NumericDate that remembers whether it was set.
+type numericDate struct {
+	t   time.Time
+	set bool
+}
+
+// maxNumericDate keeps dates within what time.Time and int64 nanoseconds
+// arithmetic handle (about year 33658).
+const maxNumericDate = 1e12
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (d *numericDate) UnmarshalJSON(b []byte) error {
+	if string(b) == "null" {
+		return errors.New("null date")
+	}
+	f, err := strconv.ParseFloat(string(b), 64)
+	if err != nil || math.IsNaN(f) || math.Abs(f) > maxNumericDate {
+		return errors.New("bad date")
+	}
+	sec := math.Floor(f)
+	d.t = time.Unix(int64(sec), int64((f-sec)*1e9)).UTC()
+	d.set = true
+	return nil
+}
+
+// audience is aud: one string or an array of strings.
+type audience struct {
+	one  string
+	many []string
+	set  bool
+}
+
+// UnmarshalJSON implements json.Unmarshaler.
+func (a *audience) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	a.set = true
+	if len(b) > 0 && b[0] == '[' {
+		return json.Unmarshal(b, &a.many)
+	}
+	return json.Unmarshal(b, &a.one)
+}
+
+// matches reports whether aud names want; an empty want needs no aud.
+func (a *audience) matches(want string) bool {
+	if want == "" {
+		return !a.set || (a.one == "" && len(a.many) == 0)
+	}
+	if a.one == want {
+		return true
+	}
+	for _, s := range a.many {
+		if s == want {
+			return true
+		}
+	}
+	return false
+}
