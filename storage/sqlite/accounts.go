@@ -1,0 +1,187 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+
+	"github.com/gameauth/gameauth/storage"
+)
+
+const accountCols = `id, open_id, linked_type, linked_id, password_hash, nickname, country, timezone,
+	purchase_count, purchase_currency, purchase_total, voided_count, voided_currency, voided_total,
+	created_at, updated_at`
+
+func scanAccount(sc scanner) (storage.Account, error) {
+	var a storage.Account
+	p := &a.Purchases
+	err := sc.Scan(&a.ID, &a.OpenID, &a.LinkedType, &a.LinkedID, &a.PasswordHash, &a.Nickname,
+		&a.Country, &a.Timezone, &p.Count, &p.CurrencyCode, &p.TotalPrice, &p.VoidedCount,
+		&p.VoidedCurrencyCode, &p.VoidedTotalPrice, tm{&a.CreatedAt}, tm{&a.UpdatedAt})
+	if errors.Is(err, sql.ErrNoRows) {
+		return storage.Account{}, storage.ErrNotFound
+	}
+	return a, err
+}
+
+// nicknameKey is the indexed form of a nickname; "" stays "" (no nickname,
+// not unique).
+func nicknameKey(nickname string) string {
+	if nickname == "" {
+		return ""
+	}
+	return storage.NicknameKey(nickname)
+}
+
+// CreateAccount implements storage.Accounts.
+func (s *Store) CreateAccount(ctx context.Context, a storage.Account) error {
+	p := a.Purchases
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO accounts (`+accountCols+`, nickname_key)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			a.ID, a.OpenID, a.LinkedType, a.LinkedID, a.PasswordHash, a.Nickname, a.Country, a.Timezone,
+			p.Count, p.CurrencyCode, p.TotalPrice, p.VoidedCount, p.VoidedCurrencyCode, p.VoidedTotalPrice,
+			micros(a.CreatedAt), micros(a.UpdatedAt), nicknameKey(a.Nickname))
+		if isUnique(err) {
+			return accountConflict(ctx, tx, "", a.LinkedType, a.LinkedID, nicknameKey(a.Nickname), a.ID)
+		}
+		return err
+	})
+	return wrap("create account", err)
+}
+
+// accountConflict names the unique field a write to account self collided
+// on (self is "" for an insert, whose id is then checked too). It runs in
+// the failed statement's transaction, which holds the write lock, so what it
+// reads is what the statement saw.
+func accountConflict(ctx context.Context, tx *sql.Tx, self, linkType, linkID, nickKey, id string) error {
+	if linkType != "" || linkID != "" {
+		taken, err := exists(ctx, tx, `SELECT 1 FROM accounts WHERE linked_type = ? AND linked_id = ? AND id <> ?`,
+			linkType, linkID, self)
+		if err != nil {
+			return err
+		}
+		if taken {
+			return storage.Conflict(storage.FieldLink)
+		}
+	}
+	if nickKey != "" {
+		taken, err := exists(ctx, tx, `SELECT 1 FROM accounts WHERE nickname_key = ? AND id <> ?`, nickKey, self)
+		if err != nil {
+			return err
+		}
+		if taken {
+			return storage.Conflict(storage.FieldNickname)
+		}
+	}
+	if self == "" {
+		taken, err := exists(ctx, tx, `SELECT 1 FROM accounts WHERE id = ?`, id)
+		if err != nil {
+			return err
+		}
+		if taken {
+			return storage.Conflict(storage.FieldID)
+		}
+	}
+	return storage.ErrConflict
+}
+
+// GetAccount implements storage.Accounts.
+func (s *Store) GetAccount(ctx context.Context, id string) (storage.Account, error) {
+	a, err := scanAccount(s.r.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts WHERE id = ?`, id))
+	return a, wrap("get account", err)
+}
+
+// GetAccountByLink implements storage.Accounts.
+func (s *Store) GetAccountByLink(ctx context.Context, linkType, linkID string) (storage.Account, error) {
+	a, err := scanAccount(s.r.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts
+		WHERE linked_type = ? AND linked_id = ?`, linkType, linkID))
+	return a, wrap("get account by link", err)
+}
+
+// GetAccountByNickname implements storage.Accounts.
+func (s *Store) GetAccountByNickname(ctx context.Context, nickname string) (storage.Account, error) {
+	key := nicknameKey(nickname)
+	if key == "" {
+		return storage.Account{}, storage.ErrNotFound
+	}
+	a, err := scanAccount(s.r.QueryRowContext(ctx, `SELECT `+accountCols+` FROM accounts
+		WHERE nickname_key = ?`, key))
+	return a, wrap("get account by nickname", err)
+}
+
+// UpdateAccount implements storage.Accounts.
+func (s *Store) UpdateAccount(ctx context.Context, id string, u storage.AccountUpdate) error {
+	var set []string
+	var args []any
+	add := func(col string, v any) {
+		set = append(set, col+" = ?")
+		args = append(args, v)
+	}
+	nickKey := ""
+	if u.Nickname != nil {
+		nickKey = nicknameKey(*u.Nickname)
+		add("nickname", *u.Nickname)
+		add("nickname_key", nickKey)
+	}
+	var linkType, linkID string
+	if u.Link != nil {
+		linkType, linkID = u.Link.Type, u.Link.ID
+		add("linked_type", linkType)
+		add("linked_id", linkID)
+	}
+	if u.PasswordHash != nil {
+		add("password_hash", *u.PasswordHash)
+	}
+	if p := u.Purchases; p != nil {
+		add("purchase_count", p.Count)
+		add("purchase_currency", p.CurrencyCode)
+		add("purchase_total", p.TotalPrice)
+		add("voided_count", p.VoidedCount)
+		add("voided_currency", p.VoidedCurrencyCode)
+		add("voided_total", p.VoidedTotalPrice)
+	}
+	if u.Country != nil {
+		add("country", *u.Country)
+	}
+	if u.Timezone != nil {
+		add("timezone", *u.Timezone)
+	}
+	add("updated_at", micros(u.At))
+	args = append(args, id)
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE accounts SET `+strings.Join(set, ", ")+` WHERE id = ?`, args...)
+		if isUnique(err) {
+			if u.Link == nil {
+				// Not checking a link that is not changing.
+				linkType, linkID = "", ""
+			}
+			return accountConflict(ctx, tx, id, linkType, linkID, nickKey, id)
+		}
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
+			return storage.ErrNotFound
+		}
+		return nil
+	})
+	return wrap("update account", err)
+}
+
+// DeleteAccount implements storage.Accounts.
+func (s *Store) DeleteAccount(ctx context.Context, id string) error {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM accounts WHERE id = ?`, id)
+	if err != nil {
+		return wrap("delete account", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return wrap("delete account", err)
+	} else if n == 0 {
+		return storage.ErrNotFound
+	}
+	return nil
+}

@@ -1,0 +1,229 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gameauth/gameauth/storage"
+	"github.com/gameauth/gameauth/storage/sqlite"
+)
+
+// t0 is the tests' clock: fixed, on a microsecond boundary.
+var t0 = time.Date(2030, 1, 2, 3, 4, 5, 6000, time.UTC)
+
+func openFile(t testing.TB, path string) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(context.Background(), path)
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, s.Close()) })
+	return s
+}
+
+func newStore(t testing.TB) *sqlite.Store {
+	return openFile(t, filepath.Join(t.TempDir(), "auth.db"))
+}
+
+func account(id, link, nickname string) storage.Account {
+	return storage.Account{
+		ID: id, OpenID: "open-" + id, LinkedType: storage.LinkEmail, LinkedID: link,
+		Nickname: nickname, CreatedAt: t0, UpdatedAt: t0,
+	}
+}
+
+func TestOpenMigratesOnce(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "auth.db")
+	s := openFile(t, path)
+	require.NoError(t, s.CreateAccount(ctx, account("a1", "a@x", "Hero")))
+	require.NoError(t, s.Close())
+
+	// Reopening keeps the data and applies nothing twice.
+	s = openFile(t, path)
+	got, err := s.GetAccount(ctx, "a1")
+	require.NoError(t, err)
+	assert.Equal(t, "Hero", got.Nickname)
+
+	db, err := sql.Open("sqlite", path)
+	require.NoError(t, err)
+	defer db.Close()
+	var n, v int
+	require.NoError(t, db.QueryRow(`SELECT COUNT(*), MAX(version) FROM schema_version`).Scan(&n, &v))
+	assert.Equal(t, 1, n)
+	assert.Equal(t, 1, v)
+	var mode string
+	require.NoError(t, db.QueryRow(`PRAGMA journal_mode`).Scan(&mode))
+	assert.Equal(t, "wal", mode)
+
+	// A file from a newer build is refused, not mangled.
+	_, err = db.Exec(`INSERT INTO schema_version (version, applied_at) VALUES (999, 0)`)
+	require.NoError(t, err)
+	_, err = sqlite.Open(ctx, path)
+	require.ErrorContains(t, err, "newer")
+}
+
+func TestOpenConcurrently(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "auth.db")
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Go(func() {
+			s, err := sqlite.Open(context.Background(), path)
+			if err == nil {
+				err = s.Close()
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		assert.NoError(t, err)
+	}
+}
+
+func TestOpenRejectsQuery(t *testing.T) {
+	_, err := sqlite.Open(context.Background(), "auth.db?mode=ro")
+	require.Error(t, err)
+}
+
+func TestConflictFields(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	require.NoError(t, s.CreateAccount(ctx, account("a1", "a@x", "Hero")))
+	require.NoError(t, s.CreateAccount(ctx, account("a2", "b@x", "")))
+	require.NoError(t, s.CreateAccount(ctx, account("a3", "c@x", ""))) // two empty nicknames are fine
+
+	for _, tc := range []struct {
+		name  string
+		do    func() error
+		field string
+	}{
+		{"create same link", func() error { return s.CreateAccount(ctx, account("b1", "a@x", "")) }, storage.FieldLink},
+		{"create folded nickname", func() error { return s.CreateAccount(ctx, account("b1", "z@x", "HERO")) }, storage.FieldNickname},
+		{"create same id", func() error { return s.CreateAccount(ctx, account("a1", "z@x", "")) }, storage.FieldID},
+		{"update nickname", func() error {
+			return s.UpdateAccount(ctx, "a2", storage.AccountUpdate{Nickname: new("hero"), At: t0})
+		}, storage.FieldNickname},
+		{"update link", func() error {
+			return s.UpdateAccount(ctx, "a2", storage.AccountUpdate{Link: &storage.Link{Type: storage.LinkEmail, ID: "a@x"}, At: t0})
+		}, storage.FieldLink},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.do()
+			require.ErrorIs(t, err, storage.ErrConflict)
+			assert.Equal(t, tc.field, storage.ConflictField(err))
+		})
+	}
+	_, err := s.GetAccountByLink(ctx, storage.LinkEmail, "z@x")
+	require.ErrorIs(t, err, storage.ErrNotFound, "a refused create writes nothing")
+
+	// Renaming to one's own nickname in another case is not a conflict.
+	require.NoError(t, s.UpdateAccount(ctx, "a1", storage.AccountUpdate{Nickname: new("hERO"), At: t0}))
+}
+
+func TestCancelledContextWritesNothing(t *testing.T) {
+	s := newStore(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	require.Error(t, s.CreateAccount(ctx, account("a1", "a@x", "")))
+	_, err := s.CreateSession(ctx, storage.Session{ID: "s1", AccountID: "a1", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour)}, 1)
+	require.Error(t, err)
+	_, err = s.GetAccount(context.Background(), "a1")
+	require.ErrorIs(t, err, storage.ErrNotFound)
+	_, err = s.GetSession(context.Background(), "s1")
+	require.ErrorIs(t, err, storage.ErrNotFound)
+}
+
+func TestMemory(t *testing.T) {
+	ctx := context.Background()
+	s := openFile(t, ":memory:")
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			id := fmt.Sprint("a", i)
+			assert.NoError(t, s.CreateAccount(ctx, account(id, id+"@x", "")))
+			_, err := s.GetAccount(ctx, id)
+			assert.NoError(t, err)
+		})
+	}
+	wg.Wait()
+	_, err := s.GetAccountByLink(ctx, storage.LinkEmail, "a7@x")
+	require.NoError(t, err)
+}
+
+// TestRotateRaceAcrossStores races two Stores on one file, as two server
+// processes would: the same presented token with different successors must
+// rotate exactly once, and every loser sees reuse.
+func TestRotateRaceAcrossStores(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "auth.db")
+	stores := []*sqlite.Store{openFile(t, path), openFile(t, path)}
+	_, err := stores[0].CreateSession(ctx, storage.Session{
+		ID: "s1", AccountID: "a1", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour),
+		RefreshHash: []byte("h0"), RotatedAt: t0,
+	}, 0)
+	require.NoError(t, err)
+
+	const callers = 16
+	errs := make([]error, callers)
+	var wg sync.WaitGroup
+	for i := range callers {
+		wg.Go(func() {
+			_, errs[i] = stores[i%2].RotateRefresh(ctx, "s1", storage.Rotation{
+				Presented: []byte("h0"), Next: fmt.Appendf(nil, "h1-%d", i), Now: t0.Add(time.Second),
+			})
+		})
+	}
+	wg.Wait()
+	wins := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			wins++
+		case errors.Is(err, storage.ErrRefreshReused), errors.Is(err, storage.ErrSessionRevoked):
+		default:
+			t.Errorf("unexpected error %v", err)
+		}
+	}
+	assert.Equal(t, 1, wins)
+	got, err := stores[1].GetSession(ctx, "s1")
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), got.Generation)
+	assert.Equal(t, storage.ReasonReused, got.RevokeReason)
+}
+
+// TestRotateRetryRace: callers presenting the same token and the same
+// successor (a client retrying) all succeed, with one rotation between them.
+func TestRotateRetryRace(t *testing.T) {
+	ctx := context.Background()
+	s := newStore(t)
+	_, err := s.CreateSession(ctx, storage.Session{
+		ID: "s1", AccountID: "a1", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour),
+		RefreshHash: []byte("h0"), RotatedAt: t0,
+	}, 0)
+	require.NoError(t, err)
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			got, err := s.RotateRefresh(ctx, "s1", storage.Rotation{
+				Presented: []byte("h0"), Next: []byte("h1"), Now: t0.Add(time.Second), Grace: time.Minute,
+			})
+			if assert.NoError(t, err) {
+				assert.Equal(t, []byte("h1"), got.RefreshHash)
+			}
+		})
+	}
+	wg.Wait()
+	got, err := s.GetSession(ctx, "s1")
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), got.Generation)
+	assert.False(t, got.Revoked())
+}
