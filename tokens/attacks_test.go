@@ -200,3 +200,9 @@ func TestAlgorithmPinnedByRing(t *testing.T) {
 	_, err = NewVerifier(hs, VerifierConfig{Issuer: testIss, Audience: testAud}).Verify(edTok)
 	require.ErrorIs(t, err, ErrTokenInvalid)
 }
+
+// tamperSig changes the first character of tok's signature.
+func tamperSig(tok string) string {
+	i := strings.LastIndexByte(tok, '.') + 1
+	return tok[:i] + flipFirst(tok[i:])
+}

@@ -257,6 +257,13 @@ func (r *Ring) addSecret(ctx context.Context) error {
 }
 
 func (r *Ring) addSigningKey(ctx context.Context, activeAt time.Time) (string, error) {
+	if s := r.set.Load(); s != nil && len(s.keys) > 0 {
+		// Sort strictly after the newest key, even in a store that keeps
+		// timestamps to the second, so every process agrees which signs.
+		if newest := s.keys[len(s.keys)-1].activeAt; !activeAt.After(newest.Add(time.Second - 1)) {
+			activeAt = newest.Add(time.Second)
+		}
+	}
 	var id [12]byte
 	rand.Read(id[:])
 	kid := base64.RawURLEncoding.EncodeToString(id[:])
