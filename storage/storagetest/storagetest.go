@@ -29,6 +29,10 @@
 //     and an empty slice count as equal, as do nil and empty Services.
 //   - IDs, keys and names are opaque strings; the suite uses short ASCII ones,
 //     and Unicode nicknames.
+//   - Sessions, blocks and withdrawals name accounts by ID only. The suite
+//     does not create the accounts they name (with storage.Combine those live
+//     in another store), so a backend must not require them, and deleting an
+//     account must leave its withdrawal in place for MarkPurged.
 //   - A call whose context is already cancelled returns an error and writes
 //     nothing.
 //
@@ -38,10 +42,7 @@
 package storagetest
 
 import (
-	"bytes"
-	"fmt"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -266,17 +267,3 @@ func requireOnly(t *testing.T, err, want error, msgAndArgs ...any) {
 		}
 	}
 }
-
-// ids is a per-test generator of opaque, distinct IDs.
-type ids struct{ n int }
-
-func (g *ids) next(prefix string) string {
-	g.n++
-	return fmt.Sprintf("%s-%04d", prefix, g.n)
-}
-
-// equalBytes reports whether a and b hold the same bytes, nil and empty alike.
-func equalBytes(a, b []byte) bool { return bytes.Equal(a, b) }
-
-// fold is shorthand for the expected uniqueness form.
-func fold(s string) string { return strings.TrimSpace(storage.NicknameKey(s)) }
