@@ -23,7 +23,6 @@ import (
 	"fmt"
 	"io/fs"
 	"runtime"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -32,6 +31,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/gameauth/gameauth/storage"
+	"github.com/gameauth/gameauth/storage/internal/sqlstore"
 )
 
 // busyTimeout is how long a statement waits for another process's write
@@ -111,43 +111,16 @@ func (s *Store) Close() error {
 	return err
 }
 
-// migration is one embedded schema change.
-type migration struct {
-	version int
-	name    string
-	sql     string
-}
-
-// migrations returns the embedded migrations in version order. Their file
-// names start with the version: 0001_init.sql.
-func migrations() ([]migration, error) {
-	entries, err := fs.ReadDir(migrationFiles, "migrations")
-	if err != nil {
-		return nil, err
-	}
-	var ms []migration
-	for _, e := range entries {
-		num, _, ok := strings.Cut(e.Name(), "_")
-		v, err := strconv.Atoi(num)
-		if !ok || err != nil || v <= 0 {
-			return nil, fmt.Errorf("sqlite: bad migration file name %q", e.Name())
-		}
-		b, err := migrationFiles.ReadFile("migrations/" + e.Name())
-		if err != nil {
-			return nil, err
-		}
-		ms = append(ms, migration{version: v, name: e.Name(), sql: string(b)})
-	}
-	sort.Slice(ms, func(i, j int) bool { return ms[i].version < ms[j].version })
-	return ms, nil
-}
-
 // migrate applies the migrations the database lacks, all in one IMMEDIATE
 // transaction, so processes opening the file together apply each once.
 func (s *Store) migrate(ctx context.Context) error {
-	ms, err := migrations()
+	sub, err := fs.Sub(migrationFiles, "migrations")
 	if err != nil {
 		return err
+	}
+	ms, err := sqlstore.Migrations(sub)
+	if err != nil {
+		return fmt.Errorf("sqlite: %w", err)
 	}
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
@@ -160,18 +133,18 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&cur); err != nil {
 			return err
 		}
-		if latest := ms[len(ms)-1].version; cur > latest {
+		if latest := ms[len(ms)-1].Version; cur > latest {
 			return fmt.Errorf("database schema version %d is newer than this build knows (%d)", cur, latest)
 		}
 		for _, m := range ms {
-			if m.version <= cur {
+			if m.Version <= cur {
 				continue
 			}
-			if _, err := tx.ExecContext(ctx, m.sql); err != nil {
-				return fmt.Errorf("%s: %w", m.name, err)
+			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+				return fmt.Errorf("%s: %w", m.Name, err)
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version, applied_at) VALUES (?, ?)`,
-				m.version, time.Now().UnixMicro()); err != nil {
+				m.Version, time.Now().UnixMicro()); err != nil {
 				return err
 			}
 		}

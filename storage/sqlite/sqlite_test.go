@@ -15,6 +15,7 @@ import (
 
 	"github.com/gameauth/gameauth/storage"
 	"github.com/gameauth/gameauth/storage/sqlite"
+	"github.com/gameauth/gameauth/storage/storagetest"
 )
 
 // t0 is the tests' clock: fixed, on a microsecond boundary.
@@ -226,4 +227,13 @@ func TestRotateRetryRace(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, int64(1), got.Generation)
 	assert.False(t, got.Revoked())
+}
+
+func TestStore(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		storagetest.Run(t, func(t *testing.T) storage.Store { return newStore(t) })
+	})
+	t.Run("sqlite-memory", func(t *testing.T) {
+		storagetest.Run(t, func(t *testing.T) storage.Store { return openFile(t, ":memory:") })
+	})
 }
