@@ -164,6 +164,8 @@ func runAccounts(t *testing.T, newAccounts func(t *testing.T) storage.Accounts) 
 			{"Umlaut", "ÄRGER", "ärger"},
 			{"SharpS", "Straße", "STRASSE"},
 			{"FinalSigma", "ΣΊΣΥΦΟΣ", "σίσυφος"},
+			{"Hangul", "용사", "용사"},
+			{"Emoji", "🐉Dragon", "🐉DRAGON"},
 		}
 		for i, c := range cases {
 			s.test(t, c.name, func(t *testing.T, st storage.Accounts) {

@@ -77,6 +77,14 @@ func (s suite) sessions(t *testing.T) {
 		assert.Empty(t, replaced, "nothing to replace")
 		requireSession(t, sess, getSession(t, st, sess.ID))
 
+		// A session carried over mid-life keeps its refresh state.
+		moved := newSession("sess-2", "acc-1", at(time.Hour))
+		moved.PrevRefreshHash = hash("before")
+		moved.Generation = 41
+		moved.RotatedAt = at(2 * time.Hour)
+		createSession(t, st, moved, 0)
+		requireSession(t, moved, getSession(t, st, moved.ID))
+
 		_, err := st.GetSession(t.Context(), "sess-unknown")
 		requireOnly(t, err, storage.ErrNotFound)
 	})

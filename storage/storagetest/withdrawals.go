@@ -105,6 +105,23 @@ func (s suite) withdrawals(t *testing.T) {
 		requireWithdrawal(t, w, got, "the first one stays")
 	})
 
+	s.test(t, "DuplicateKeyHash", func(t *testing.T, st storage.Store) {
+		ctx := t.Context()
+		w := newWithdrawal("acc-1", at(0))
+		withdraw(t, st, w)
+		createSession(t, st, newSession("sess-2", "acc-2", at(0)), 0)
+		other := newWithdrawal("acc-2", at(time.Hour))
+		other.KeyHash = w.KeyHash
+		_, err := st.Withdraw(ctx, other)
+		requireConflictMaybeField(t, err, storage.FieldID)
+		requireLive(t, st, "sess-2")
+		_, err = st.GetAccountWithdrawal(ctx, "acc-2")
+		requireOnly(t, err, storage.ErrNotFound, "nothing written")
+		got, err := st.GetWithdrawal(ctx, w.KeyHash)
+		require.NoError(t, err)
+		requireWithdrawal(t, w, got, "the key still finds the first")
+	})
+
 	s.test(t, "ConcurrentWithdraw", func(t *testing.T, st storage.Store) {
 		ctx := t.Context()
 		createSession(t, st, newSession("sess-1", "acc-1", at(0)), 0)
