@@ -70,8 +70,9 @@ func (i *Issuer) Issue(c Claims) (token string, issued Claims, err error) {
 	if c.Subject == "" {
 		return "", Claims{}, errors.New("tokens: Issue: empty Subject")
 	}
-	now := time.Unix(i.clock().Unix(), 0).UTC()
-	k := i.ring.set.Load().signer(now)
+	t := i.clock()
+	k := i.ring.set.Load().signer(t)
+	now := time.Unix(t.Unix(), 0).UTC() // iat and exp are whole seconds
 	if k == nil {
 		return "", Claims{}, errors.New("tokens: Issue: no signing key is active")
 	}

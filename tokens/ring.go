@@ -114,12 +114,17 @@ type keySet struct {
 	jwks     []byte
 }
 
-// signer returns the newest key whose activeAt is at or before now.
+// signer returns the newest key whose activeAt is at or before now. When
+// every key is still pending (a fresh ring, seen by a process whose clock is
+// a little behind the one that made it) the oldest signs: nothing else can.
 func (s *keySet) signer(now time.Time) *ringKey {
 	for i := len(s.keys) - 1; i >= 0; i-- {
 		if !s.keys[i].activeAt.After(now) {
 			return s.keys[i]
 		}
+	}
+	if len(s.keys) > 0 {
+		return s.keys[0]
 	}
 	return nil
 }

@@ -262,3 +262,10 @@ func TestConcurrentVerifyDuringRotate(t *testing.T) {
 	}
 	wg.Wait()
 }
+
+func TestFreshRingSignsForSlowClocks(t *testing.T) {
+	f := newFixture(t, RingConfig{})
+	behind := NewIssuer(f.ring, IssuerConfig{Clock: func() time.Time { return f.clock.Now().Add(-2 * time.Second) }})
+	_, _, err := behind.Issue(testClaims())
+	require.NoError(t, err, "a process whose clock is behind the key's ActiveAt still signs")
+}
