@@ -1,0 +1,117 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/gameauth/gameauth/storage"
+)
+
+const accountCols = `id, open_id, linked_type, linked_id, password_hash, nickname, country, timezone,
+	purchase_count, purchase_currency, purchase_total, voided_count, voided_currency, voided_total,
+	created_at, updated_at`
+
+func scanAccount(r pgx.Row) (storage.Account, error) {
+	var a storage.Account
+	p := &a.Purchases
+	err := r.Scan(&a.ID, &a.OpenID, &a.LinkedType, &a.LinkedID, &a.PasswordHash, &a.Nickname,
+		&a.Country, &a.Timezone, &p.Count, &p.CurrencyCode, &p.TotalPrice, &p.VoidedCount,
+		&p.VoidedCurrencyCode, &p.VoidedTotalPrice, ts{&a.CreatedAt}, ts{&a.UpdatedAt})
+	if errors.Is(err, pgx.ErrNoRows) {
+		return storage.Account{}, storage.ErrNotFound
+	}
+	return a, err
+}
+
+// nicknameKey is the indexed form of a nickname; "" stays "" (no nickname,
+// not unique).
+func nicknameKey(nickname string) string {
+	if nickname == "" {
+		return ""
+	}
+	return storage.NicknameKey(nickname)
+}
+
+// CreateAccount implements storage.Accounts.
+func (s *Store) CreateAccount(ctx context.Context, a storage.Account) error {
+	p := a.Purchases
+	_, err := s.pool.Exec(ctx, s.q(`INSERT INTO gameauth_accounts (`+accountCols+`, nickname_key)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`),
+		a.ID, a.OpenID, a.LinkedType, a.LinkedID, a.PasswordHash, a.Nickname, a.Country, a.Timezone,
+		p.Count, p.CurrencyCode, p.TotalPrice, p.VoidedCount, p.VoidedCurrencyCode, p.VoidedTotalPrice,
+		tsArg(a.CreatedAt), tsArg(a.UpdatedAt), nicknameKey(a.Nickname))
+	return wrap("create account", err)
+}
+
+// GetAccount implements storage.Accounts.
+func (s *Store) GetAccount(ctx context.Context, id string) (storage.Account, error) {
+	a, err := scanAccount(s.pool.QueryRow(ctx, s.q(`SELECT `+accountCols+` FROM gameauth_accounts WHERE id = $1`), id))
+	return a, wrap("get account", err)
+}
+
+// GetAccountByLink implements storage.Accounts.
+func (s *Store) GetAccountByLink(ctx context.Context, linkType, linkID string) (storage.Account, error) {
+	a, err := scanAccount(s.pool.QueryRow(ctx, s.q(`SELECT `+accountCols+` FROM gameauth_accounts
+		WHERE linked_type = $1 AND linked_id = $2`), linkType, linkID))
+	return a, wrap("get account by link", err)
+}
+
+// GetAccountByNickname implements storage.Accounts.
+func (s *Store) GetAccountByNickname(ctx context.Context, nickname string) (storage.Account, error) {
+	key := nicknameKey(nickname)
+	if key == "" {
+		return storage.Account{}, storage.ErrNotFound
+	}
+	a, err := scanAccount(s.pool.QueryRow(ctx, s.q(`SELECT `+accountCols+` FROM gameauth_accounts
+		WHERE nickname_key = $1 AND nickname_key <> ''`), key))
+	return a, wrap("get account by nickname", err)
+}
+
+// UpdateAccount implements storage.Accounts. It is one UPDATE, so it is
+// all or nothing.
+func (s *Store) UpdateAccount(ctx context.Context, id string, u storage.AccountUpdate) error {
+	var set []string
+	args := []any{id}
+	add := func(col string, v any) {
+		args = append(args, v)
+		set = append(set, col+" = $"+strconv.Itoa(len(args)))
+	}
+	if u.Nickname != nil {
+		add("nickname", *u.Nickname)
+		add("nickname_key", nicknameKey(*u.Nickname))
+	}
+	if u.Link != nil {
+		add("linked_type", u.Link.Type)
+		add("linked_id", u.Link.ID)
+	}
+	if u.PasswordHash != nil {
+		add("password_hash", *u.PasswordHash)
+	}
+	if p := u.Purchases; p != nil {
+		add("purchase_count", p.Count)
+		add("purchase_currency", p.CurrencyCode)
+		add("purchase_total", p.TotalPrice)
+		add("voided_count", p.VoidedCount)
+		add("voided_currency", p.VoidedCurrencyCode)
+		add("voided_total", p.VoidedTotalPrice)
+	}
+	if u.Country != nil {
+		add("country", *u.Country)
+	}
+	if u.Timezone != nil {
+		add("timezone", *u.Timezone)
+	}
+	add("updated_at", tsArg(u.At))
+	tag, err := s.pool.Exec(ctx, s.q(`UPDATE gameauth_accounts SET `+strings.Join(set, ", ")+` WHERE id = $1`), args...)
+	return wrap("update account", rowsAffected(tag, err))
+}
+
+// DeleteAccount implements storage.Accounts.
+func (s *Store) DeleteAccount(ctx context.Context, id string) error {
+	tag, err := s.pool.Exec(ctx, s.q(`DELETE FROM gameauth_accounts WHERE id = $1`), id)
+	return wrap("delete account", rowsAffected(tag, err))
+}

@@ -1,0 +1,298 @@
+// Package postgres is the storage backend for several server processes
+// sharing one PostgreSQL database, through a pgx connection pool.
+//
+// Its tables (all named gameauth_*) live in the schema given by the Schema
+// option, or in the connection's search_path without one. Open and New create
+// and migrate them under a transaction-scoped advisory lock, so processes
+// starting together apply each migration once; the applied versions are kept
+// in gameauth_schema_version.
+//
+// Every change that touches several rows runs in one transaction. A refresh
+// rotation is one conditional UPDATE, so two nodes racing on one refresh
+// token get exactly one winner. Unique violations are told apart by SQLSTATE
+// and constraint name.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/gameauth/gameauth/storage"
+	"github.com/gameauth/gameauth/storage/internal/sqlstore"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// tables are the store's table names, as written in its SQL.
+func tables() []string {
+	return []string{
+		"gameauth_accounts", "gameauth_sessions", "gameauth_blocks", "gameauth_withdrawals",
+		"gameauth_reset_codes", "gameauth_keys", "gameauth_schema_version",
+	}
+}
+
+// constraintField names the field a violation of one of the schema's unique
+// constraints or indexes is reported as.
+func constraintField(name string) string {
+	switch name {
+	case "gameauth_accounts_link_key":
+		return storage.FieldLink
+	case "gameauth_accounts_nickname_key":
+		return storage.FieldNickname
+	case "gameauth_withdrawals_pending":
+		return storage.FieldState
+	case "gameauth_accounts_pkey", "gameauth_sessions_pkey", "gameauth_blocks_pkey",
+		"gameauth_withdrawals_pkey", "gameauth_keys_pkey":
+		return storage.FieldID
+	}
+	return ""
+}
+
+// Option configures Open and New.
+type Option func(*options)
+
+type options struct {
+	schema string
+}
+
+// Schema keeps the store's tables in the named schema, created if missing,
+// instead of the connection's search_path: to share a database with a host
+// app's tables, or to isolate test runs from each other.
+func Schema(name string) Option {
+	return func(o *options) { o.schema = name }
+}
+
+// Store is a storage.Store in PostgreSQL. It is safe for concurrent use.
+type Store struct {
+	pool   *pgxpool.Pool
+	owned  bool // Close closes pool: Open made it
+	schema string
+	names  *strings.Replacer // table name → schema-qualified name
+
+	// midTx, when set (by tests), runs inside multi-statement transactions
+	// after their first write.
+	midTx func(ctx context.Context, tx pgx.Tx)
+}
+
+var _ storage.Store = (*Store)(nil)
+
+// Open connects to the database at dsn (a URL or key=value string that
+// pgxpool.ParseConfig accepts, pool_max_conns and friends included) and
+// brings the schema up to date. Close closes the pool.
+func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		// pgx's message can quote the DSN, password included.
+		return nil, errors.New("postgres: invalid connection string")
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	s, err := New(ctx, pool, opts...)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	s.owned = true
+	return s, nil
+}
+
+// New uses pool, which stays the caller's (Close leaves it open), and brings
+// the schema up to date.
+func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	s := &Store{pool: pool, schema: o.schema}
+	var pairs []string
+	for _, t := range tables() {
+		q := t
+		if o.schema != "" {
+			q = pgx.Identifier{o.schema, t}.Sanitize()
+		}
+		pairs = append(pairs, t, q)
+	}
+	s.names = strings.NewReplacer(pairs...)
+	if err := s.migrate(ctx); err != nil {
+		return nil, fmt.Errorf("postgres: migrate: %w", err)
+	}
+	return s, nil
+}
+
+// Close closes the pool if Open made it.
+func (s *Store) Close() error {
+	if s.owned {
+		s.pool.Close()
+	}
+	return nil
+}
+
+// q qualifies the table names in query with the store's schema.
+func (s *Store) q(query string) string { return s.names.Replace(query) }
+
+// migrate applies the embedded migrations the schema lacks, in one
+// transaction holding an advisory lock keyed by the schema, so concurrent
+// Opens wait for each other and each migration runs once.
+func (s *Store) migrate(ctx context.Context) error {
+	sub, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		return err
+	}
+	ms, err := sqlstore.Migrations(sub)
+	if err != nil {
+		return err
+	}
+	return pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
+			"gameauth migrate "+s.schema); err != nil {
+			return err
+		}
+		if s.schema != "" {
+			schema := pgx.Identifier{s.schema}.Sanitize()
+			if _, err := tx.Exec(ctx, `CREATE SCHEMA IF NOT EXISTS `+schema); err != nil {
+				return err
+			}
+			// Migrations name tables unqualified.
+			if _, err := tx.Exec(ctx, `SET LOCAL search_path TO `+schema); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS gameauth_schema_version (
+			version    integer PRIMARY KEY,
+			applied_at timestamptz NOT NULL DEFAULT now()
+		)`); err != nil {
+			return err
+		}
+		var cur int
+		if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(version), 0) FROM gameauth_schema_version`).Scan(&cur); err != nil {
+			return err
+		}
+		if latest := ms[len(ms)-1].Version; cur > latest {
+			return fmt.Errorf("database schema version %d is newer than this build knows (%d)", cur, latest)
+		}
+		for _, m := range ms {
+			if m.Version <= cur {
+				continue
+			}
+			if _, err := tx.Exec(ctx, m.SQL); err != nil {
+				return fmt.Errorf("%s: %w", m.Name, err)
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO gameauth_schema_version (version) VALUES ($1)`, m.Version); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// tx runs fn in a transaction and commits it if fn returns nil. Any error,
+// a cancelled ctx or a lost connection included, leaves nothing written.
+func (s *Store) tx(ctx context.Context, fn func(pgx.Tx) error) error {
+	return pgx.BeginFunc(ctx, s.pool, fn)
+}
+
+// lock takes a transaction-scoped advisory lock on key within the store's
+// schema: it serializes the read-then-write steps on one account or email
+// that no row lock covers (an insert racing a count).
+func (s *Store) lock(ctx context.Context, tx pgx.Tx, key string) error {
+	_, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, "gameauth "+s.schema+" "+key)
+	return err
+}
+
+// wrote runs the test hook, if any, after a transaction's first write.
+func (s *Store) wrote(ctx context.Context, tx pgx.Tx) {
+	if s.midTx != nil {
+		s.midTx(ctx, tx)
+	}
+}
+
+// wrap marks an unexpected database error as a store failure, and turns a
+// unique violation into the storage.ConflictError naming its field.
+func wrap(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrConflict) ||
+		errors.Is(err, storage.ErrLimited) || errors.Is(err, storage.ErrWithdrawalExpired) {
+		return err
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && pe.Code == "23505" { // unique_violation
+		if f := constraintField(pe.ConstraintName); f != "" {
+			return storage.Conflict(f)
+		}
+		return storage.ErrConflict
+	}
+	return fmt.Errorf("postgres: %s: %w", op, err)
+}
+
+// tsArg is t as stored: NULL for the zero time.
+func tsArg(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
+}
+
+// bytesArg stores empty byte slices as NULL, so nil and empty read back alike.
+func bytesArg(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
+// ts scans a timestamptz column into a UTC time.Time (zero for NULL).
+type ts struct{ t *time.Time }
+
+// ScanTimestamptz implements pgtype.TimestamptzScanner.
+func (d ts) ScanTimestamptz(v pgtype.Timestamptz) error {
+	if !v.Valid {
+		*d.t = time.Time{}
+		return nil
+	}
+	if v.InfinityModifier != pgtype.Finite {
+		return fmt.Errorf("postgres: infinite timestamp")
+	}
+	*d.t = v.Time.UTC()
+	return nil
+}
+
+// collect runs query and scans each row with scan.
+func collect[T any](ctx context.Context, db interface {
+	Query(context.Context, string, ...any) (pgx.Rows, error)
+}, scan func(pgx.Row) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := db.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (T, error) { return scan(r) })
+}
+
+// scanID scans a single text column.
+func scanID(r pgx.Row) (string, error) {
+	var id string
+	err := r.Scan(&id)
+	return id, err
+}
+
+// rowsAffected returns ErrNotFound when tag says no row changed.
+func rowsAffected(tag pgconn.CommandTag, err error) error {
+	if err == nil && tag.RowsAffected() == 0 {
+		return storage.ErrNotFound
+	}
+	return err
+}

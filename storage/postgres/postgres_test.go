@@ -1,0 +1,306 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gameauth/gameauth/storage"
+	"github.com/gameauth/gameauth/storage/postgres"
+	"github.com/gameauth/gameauth/storage/storagetest"
+)
+
+// t0 is the tests' clock: fixed, on a microsecond boundary.
+var t0 = time.Date(2030, 1, 2, 3, 4, 5, 6000, time.UTC)
+
+// dsn returns the test server's DSN, or skips the test.
+func dsn(t testing.TB) string {
+	t.Helper()
+	d := os.Getenv("GAMEAUTH_TEST_POSTGRES")
+	if d == "" {
+		t.Skip("GAMEAUTH_TEST_POSTGRES not set: skipping PostgreSQL tests")
+	}
+	return d
+}
+
+// testPool connects to the test server; the pool closes when t ends.
+func testPool(t testing.TB, maxConns int32) *pgxpool.Pool {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(dsn(t))
+	require.NoError(t, err)
+	cfg.MaxConns = maxConns
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+// freshSchema returns a new schema name, random so runs never collide, and
+// with a dash and capitals so identifier quoting is exercised; the schema is
+// dropped when t ends.
+func freshSchema(t testing.TB, pool *pgxpool.Pool) string {
+	t.Helper()
+	name := "gameauth-Test-" + strings.ToLower(rand.Text()[:12])
+	t.Cleanup(func() {
+		_, err := pool.Exec(context.Background(), `DROP SCHEMA IF EXISTS `+pgx.Identifier{name}.Sanitize()+` CASCADE`)
+		assert.NoError(t, err)
+	})
+	return name
+}
+
+// freshStore is an empty store in its own schema on pool.
+func freshStore(t testing.TB, pool *pgxpool.Pool) *postgres.Store {
+	t.Helper()
+	s, err := postgres.New(context.Background(), pool, postgres.Schema(freshSchema(t, pool)))
+	require.NoError(t, err)
+	t.Cleanup(func() { assert.NoError(t, s.Close()) })
+	return s
+}
+
+func TestStore(t *testing.T) {
+	t.Run("postgres", func(t *testing.T) {
+		pool := testPool(t, 8)
+		storagetest.Run(t, func(t *testing.T) storage.Store { return freshStore(t, pool) })
+	})
+}
+
+func account(id, link, nickname string) storage.Account {
+	return storage.Account{
+		ID: id, OpenID: "open-" + id, LinkedType: storage.LinkEmail, LinkedID: link,
+		Nickname: nickname, CreatedAt: t0, UpdatedAt: t0,
+	}
+}
+
+func session(id, accountID string) storage.Session {
+	return storage.Session{
+		ID: id, AccountID: accountID, CreatedAt: t0, ExpiresAt: t0.Add(time.Hour),
+		RefreshHash: []byte("h0-" + id), RotatedAt: t0,
+	}
+}
+
+// TestOpenRace: processes starting together on a fresh schema all succeed,
+// and the migrations run once (the advisory lock).
+func TestOpenRace(t *testing.T) {
+	d := dsn(t)
+	pool := testPool(t, 2)
+	schema := freshSchema(t, pool)
+	const n = 6
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			s, err := postgres.Open(context.Background(), d, postgres.Schema(schema))
+			if err == nil {
+				err = s.CreateAccount(context.Background(), account(fmt.Sprint("a", i), fmt.Sprint(i, "@x"), ""))
+				err = errors.Join(err, s.Close())
+			}
+			errs[i] = err
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		assert.NoError(t, err)
+	}
+	var versions, accounts int
+	require.NoError(t, pool.QueryRow(context.Background(),
+		`SELECT COUNT(*) FROM `+pgx.Identifier{schema, "gameauth_schema_version"}.Sanitize()).Scan(&versions))
+	assert.Equal(t, 1, versions)
+	require.NoError(t, pool.QueryRow(context.Background(),
+		`SELECT COUNT(*) FROM `+pgx.Identifier{schema, "gameauth_accounts"}.Sanitize()).Scan(&accounts))
+	assert.Equal(t, n, accounts)
+}
+
+func TestNewerSchemaRefused(t *testing.T) {
+	ctx := context.Background()
+	pool := testPool(t, 2)
+	schema := freshSchema(t, pool)
+	_, err := postgres.New(ctx, pool, postgres.Schema(schema))
+	require.NoError(t, err)
+	_, err = pool.Exec(ctx, `INSERT INTO `+pgx.Identifier{schema, "gameauth_schema_version"}.Sanitize()+` (version) VALUES (999)`)
+	require.NoError(t, err)
+	_, err = postgres.New(ctx, pool, postgres.Schema(schema))
+	require.ErrorContains(t, err, "newer")
+}
+
+func TestOpenBadDSNHidesIt(t *testing.T) {
+	_, err := postgres.Open(context.Background(), "postgres://u:hunter2@[::1:5432/db")
+	require.Error(t, err)
+	assert.NotContains(t, err.Error(), "hunter2")
+}
+
+func TestConflictFields(t *testing.T) {
+	ctx := context.Background()
+	s := freshStore(t, testPool(t, 2))
+	require.NoError(t, s.CreateAccount(ctx, account("a1", "a@x", "Hero")))
+	require.NoError(t, s.CreateAccount(ctx, account("a2", "b@x", "")))
+	require.NoError(t, s.CreateAccount(ctx, account("a3", "c@x", ""))) // two empty nicknames are fine
+	for _, tc := range []struct {
+		name  string
+		do    func() error
+		field string
+	}{
+		{"create same link", func() error { return s.CreateAccount(ctx, account("b1", "a@x", "")) }, storage.FieldLink},
+		{"create folded nickname", func() error { return s.CreateAccount(ctx, account("b1", "z@x", "HERO")) }, storage.FieldNickname},
+		{"create same id", func() error { return s.CreateAccount(ctx, account("a1", "z@x", "")) }, storage.FieldID},
+		{"update nickname", func() error {
+			return s.UpdateAccount(ctx, "a2", storage.AccountUpdate{Nickname: new("hero"), At: t0})
+		}, storage.FieldNickname},
+		{"update link", func() error {
+			return s.UpdateAccount(ctx, "a2", storage.AccountUpdate{Link: &storage.Link{Type: storage.LinkEmail, ID: "a@x"}, At: t0})
+		}, storage.FieldLink},
+		{"session id", func() error { _, err := s.CreateSession(ctx, session("s1", "a1"), 0); return err }, storage.FieldID},
+		{"pending withdrawal", func() error {
+			_, err := s.Withdraw(ctx, storage.Withdrawal{AccountID: "a1", KeyHash: []byte("k2"), RequestedAt: t0, Deadline: t0.Add(time.Hour)})
+			return err
+		}, storage.FieldState},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.field == storage.FieldID && strings.HasPrefix(tc.name, "session") {
+				_, err := s.CreateSession(ctx, session("s1", "a1"), 0)
+				require.NoError(t, err)
+			}
+			if tc.field == storage.FieldState {
+				_, err := s.Withdraw(ctx, storage.Withdrawal{AccountID: "a1", KeyHash: []byte("k1"), RequestedAt: t0, Deadline: t0.Add(time.Hour)})
+				require.NoError(t, err)
+			}
+			err := tc.do()
+			require.ErrorIs(t, err, storage.ErrConflict)
+			assert.Equal(t, tc.field, storage.ConflictField(err))
+		})
+	}
+}
+
+// TestCutMidTransaction breaks a multi-statement transaction after its first
+// write, in the ways a connection can die, and checks nothing was written.
+func TestCutMidTransaction(t *testing.T) {
+	pool := testPool(t, 4)
+	killer := testPool(t, 1)
+	cuts := []struct {
+		name string
+		cut  func(t *testing.T, cancel context.CancelFunc, tx pgx.Tx)
+	}{
+		{"backend terminated", func(t *testing.T, _ context.CancelFunc, tx pgx.Tx) {
+			var ok bool
+			// Wait up to 5s for the backend to be gone.
+			require.NoError(t, killer.QueryRow(context.Background(), `SELECT pg_terminate_backend($1, 5000)`,
+				tx.Conn().PgConn().PID()).Scan(&ok))
+			require.True(t, ok)
+		}},
+		{"socket closed", func(t *testing.T, _ context.CancelFunc, tx pgx.Tx) {
+			require.NoError(t, tx.Conn().PgConn().Conn().Close())
+		}},
+		{"context cancelled", func(t *testing.T, cancel context.CancelFunc, _ pgx.Tx) {
+			cancel()
+		}},
+	}
+	for _, c := range cuts {
+		t.Run(c.name, func(t *testing.T) {
+			ctx := context.Background()
+			s := freshStore(t, pool)
+			_, err := s.CreateSession(ctx, session("old", "a1"), 0)
+			require.NoError(t, err)
+
+			cctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			postgres.SetMidTx(s, func(_ context.Context, tx pgx.Tx) { c.cut(t, cancel, tx) })
+
+			// CreateSession: the insert happened, the replacement did not.
+			_, err = s.CreateSession(cctx, session("new", "a1"), 1)
+			require.Error(t, err)
+			require.NotErrorIs(t, err, storage.ErrConflict)
+
+			// Withdraw: the withdrawal was inserted, the revocation did not run.
+			_, err = s.Withdraw(cctx, storage.Withdrawal{AccountID: "a1", KeyHash: []byte("k"), RequestedAt: t0, Deadline: t0.Add(time.Hour)})
+			require.Error(t, err)
+
+			postgres.SetMidTx(s, nil)
+			_, err = s.GetSession(ctx, "new")
+			require.ErrorIs(t, err, storage.ErrNotFound)
+			old, err := s.GetSession(ctx, "old")
+			require.NoError(t, err)
+			assert.False(t, old.Revoked())
+			_, err = s.GetAccountWithdrawal(ctx, "a1")
+			require.ErrorIs(t, err, storage.ErrNotFound)
+
+			// The pool recovers: the same calls now go through.
+			replaced, err := s.CreateSession(ctx, session("new", "a1"), 1)
+			require.NoError(t, err)
+			assert.Equal(t, []string{"old"}, replaced)
+		})
+	}
+}
+
+// TestRotateRaceAcrossPools races two stores with their own pools on one
+// schema, as two server nodes would: the same presented token with
+// different successors rotates exactly once, and the losers see reuse.
+func TestRotateRaceAcrossPools(t *testing.T) {
+	ctx := context.Background()
+	pool := testPool(t, 8)
+	schema := freshSchema(t, pool)
+	a, err := postgres.New(ctx, pool, postgres.Schema(schema))
+	require.NoError(t, err)
+	b, err := postgres.New(ctx, testPool(t, 8), postgres.Schema(schema))
+	require.NoError(t, err)
+	stores := []*postgres.Store{a, b}
+	_, err = a.CreateSession(ctx, session("s1", "a1"), 0)
+	require.NoError(t, err)
+
+	const callers = 16
+	errs := make([]error, callers)
+	var wg sync.WaitGroup
+	for i := range callers {
+		wg.Go(func() {
+			_, errs[i] = stores[i%2].RotateRefresh(ctx, "s1", storage.Rotation{
+				Presented: []byte("h0-s1"), Next: fmt.Appendf(nil, "h1-%d", i), Now: t0.Add(time.Second),
+			})
+		})
+	}
+	wg.Wait()
+	wins := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			wins++
+		case errors.Is(err, storage.ErrRefreshReused), errors.Is(err, storage.ErrSessionRevoked):
+		default:
+			t.Errorf("unexpected error %v", err)
+		}
+	}
+	assert.Equal(t, 1, wins)
+	got, err := b.GetSession(ctx, "s1")
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), got.Generation)
+	assert.Equal(t, storage.ReasonReused, got.RevokeReason)
+}
+
+// TestDefaultSchema: without Schema the tables go to the connection's
+// search_path.
+func TestDefaultSchema(t *testing.T) {
+	ctx := context.Background()
+	pool := testPool(t, 2)
+	schema := freshSchema(t, pool)
+	_, err := pool.Exec(ctx, `CREATE SCHEMA `+pgx.Identifier{schema}.Sanitize())
+	require.NoError(t, err)
+	cfg := pool.Config()
+	cfg.ConnConfig.RuntimeParams["search_path"] = pgx.Identifier{schema}.Sanitize()
+	sp, err := pgxpool.NewWithConfig(ctx, cfg)
+	require.NoError(t, err)
+	defer sp.Close()
+	s, err := postgres.New(ctx, sp)
+	require.NoError(t, err)
+	require.NoError(t, s.CreateAccount(ctx, account("a1", "a@x", "")))
+	var n int
+	require.NoError(t, pool.QueryRow(ctx, `SELECT COUNT(*) FROM `+pgx.Identifier{schema, "gameauth_accounts"}.Sanitize()).Scan(&n))
+	assert.Equal(t, 1, n)
+}
