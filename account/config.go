@@ -1,0 +1,290 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/netip"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/gameauth/gameauth/storage"
+	"github.com/gameauth/gameauth/tokens"
+)
+
+// Defaults of Config.
+const (
+	DefaultRefreshTTL          = 365 * 24 * time.Hour
+	DefaultRefreshGrace        = 10 * time.Second
+	DefaultWithdrawalGrace     = 7 * 24 * time.Hour
+	DefaultMaxWithdrawalPeriod = 30 * 24 * time.Hour
+	DefaultTombstoneTTL        = 90 * 24 * time.Hour
+	DefaultSessionRetention    = 7 * 24 * time.Hour
+	DefaultResetCodeTTL        = 15 * time.Minute
+	DefaultResetCodesPerDay    = 5
+	DefaultResetCodeAttempts   = 5
+	DefaultSignInLimit         = 10
+	DefaultJanitorInterval     = time.Minute
+	DefaultTimezone            = "UTC"
+)
+
+// Mailer sends password-reset codes; the host implements it. SendResetCode
+// runs inside the request, so a host that wants reset requests for known and
+// unknown emails to take the same time makes it enqueue and return.
+type Mailer interface {
+	SendResetCode(ctx context.Context, email, code string) error
+}
+
+// Limiter decides whether one more attempt under key is allowed at now. When
+// it is not, retryAfter says when to come back. An error makes the service
+// fail open (the attempt is allowed) with a log line.
+type Limiter interface {
+	Allow(ctx context.Context, key string, now time.Time) (ok bool, retryAfter time.Duration, err error)
+}
+
+// Events receives what other parts of a deployment must learn at once (the
+// middleware's revocation view, a broadcast to other nodes). Calls are made
+// synchronously after the store has committed the change; implementations
+// should be quick.
+type Events interface {
+	// SessionsRevoked: sign-out, replacement, reuse, admin revocation,
+	// password change or reset, withdrawal.
+	SessionsRevoked(ctx context.Context, revs []storage.Revocation)
+	// BlockChanged: a block was created, or lifted (LiftedAt set).
+	BlockChanged(ctx context.Context, b storage.Block)
+	// KeyRotated: a new signing key was added to the ring.
+	KeyRotated(ctx context.Context, kid string)
+}
+
+// DeviceInfo is the device a sign-in request comes from (API.md "Device
+// info").
+type DeviceInfo struct {
+	Platform       string
+	DeviceID       string
+	DeviceModel    string
+	DeviceOS       string
+	DeviceLanguage string
+}
+
+// CountryResolver returns the ISO 3166-1 alpha-2 country of a new player
+// from the client address (e.g. a GeoIP lookup) and its device, or "" when
+// unknown. addr is the zero Addr when the address is unknown.
+type CountryResolver func(ctx context.Context, addr netip.Addr, d DeviceInfo) string
+
+// Argon2Params are the argon2id parameters new password hashes are made
+// with. A zero field takes OWASP's recommended minimum (m=19 MiB, t=2, p=1),
+// with a 32-byte key and a 16-byte salt. Hashes made with other parameters
+// keep verifying and are rehashed at the player's next sign-in.
+type Argon2Params struct {
+	Memory  uint32 // KiB
+	Time    uint32 // passes
+	Threads uint8
+	KeyLen  uint32 // bytes
+	SaltLen uint32 // bytes
+}
+
+func (p Argon2Params) withDefaults() Argon2Params {
+	if p.Memory == 0 {
+		p.Memory = 19 * 1024
+	}
+	if p.Time == 0 {
+		p.Time = 2
+	}
+	if p.Threads == 0 {
+		p.Threads = 1
+	}
+	if p.KeyLen == 0 {
+		p.KeyLen = 32
+	}
+	if p.SaltLen == 0 {
+		p.SaltLen = 16
+	}
+	return p
+}
+
+// Config configures New. Zero values take the documented defaults.
+type Config struct {
+	// Store keeps accounts, sessions, blocks, withdrawals, reset codes and
+	// keys. Required.
+	Store storage.Store
+	// Ring is the signing key ring (also the server secret for MACs).
+	// Required.
+	Ring *tokens.Ring
+	// Issuer issues access tokens. Required.
+	Issuer *tokens.Issuer
+	// Verifier verifies the access tokens of the authenticated endpoints.
+	// Required.
+	Verifier *tokens.Verifier
+	// Clock tells the time; nil means time.Now.
+	Clock func() time.Time
+	// Logger receives the service's log lines; nil means slog.Default().
+	Logger *slog.Logger
+
+	// RefreshTTL is the absolute lifetime of a session's refresh tokens from
+	// its sign-in; rotation does not extend it. Default 365 days.
+	RefreshTTL time.Duration
+	// RefreshGrace is how long a rotated-away refresh token still gets the
+	// same new pair. Default 10 s.
+	RefreshGrace time.Duration
+	// WithdrawalGrace is the default withdrawal grace period. Default 7 days.
+	WithdrawalGrace time.Duration
+	// MaxWithdrawalPeriod bounds the period a withdrawal request may ask
+	// for. Default 30 days.
+	MaxWithdrawalPeriod time.Duration
+	// TombstoneTTL is how long after its deadline a purged account's
+	// withdrawal key still answers WITHDRAWAL_PERIOD_EXPIRED. Default 90 days.
+	TombstoneTTL time.Duration
+	// SessionRetention is how long ended (revoked or expired) sessions are
+	// kept, so that their tokens get a precise answer. Default 7 days.
+	SessionRetention time.Duration
+	// ResetCodeTTL is the lifetime of a password-reset code. Default 15 min.
+	ResetCodeTTL time.Duration
+	// ResetCodesPerDay bounds reset codes per email per 24 hours. Default 5.
+	ResetCodesPerDay int
+	// ResetCodeAttempts is how many wrong guesses spend a code. Default 5.
+	ResetCodeAttempts int
+	// MaxSessions is how many live sessions a player may have. 0 means 1:
+	// the single-device policy, a new sign-in replaces the older session.
+	// Negative means unlimited.
+	MaxSessions int
+	// PasswordHashing are the argon2id parameters of new hashes.
+	PasswordHashing Argon2Params
+	// HashConcurrency bounds concurrent password hashes, each of which
+	// holds Memory KiB while it runs. Default runtime.GOMAXPROCS(0).
+	HashConcurrency int
+
+	// Mailer sends password-reset codes. Nil: reset requests are accepted
+	// and answered as usual, no code is made, and a warning is logged.
+	Mailer Mailer
+	// Limiter rate-limits sign-in attempts under the keys
+	// "acct:<normalized email or account ID>" and "addr:<client IP>". Nil
+	// means NewLocalLimiter(SignInLimit), local to this process.
+	Limiter Limiter
+	// SignInLimit is the attempts per minute per account and per address of
+	// the default limiter. Default 10; negative disables rate limiting.
+	SignInLimit int
+	// TrustedProxies are the proxies whose X-Forwarded-For and X-Real-IP
+	// headers are believed. Without them the client address is the
+	// connection's.
+	TrustedProxies []netip.Prefix
+
+	// DefaultTimezone is the IANA time zone of players whose requests name
+	// none (a request may send "timezone"). Default "UTC".
+	DefaultTimezone string
+	// CountryResolver gives a new player's country. Nil: the region implied
+	// by the device language ("KO" → "KR"), or "" when there is none.
+	CountryResolver CountryResolver
+
+	// Events, when set, learns of revocations, block changes and key
+	// rotations as they happen.
+	Events Events
+	// JanitorInterval is how often Run sweeps. Default 1 minute.
+	JanitorInterval time.Duration
+}
+
+// Service holds every rule of API.md on top of the store and the key ring.
+// It is safe for concurrent use.
+type Service struct {
+	store    storage.Store
+	ring     *tokens.Ring
+	issuer   *tokens.Issuer
+	verifier *tokens.Verifier
+	clock    func() time.Time
+	log      *slog.Logger
+	cfg      Config
+	keep     int
+	hasher   *hasher
+	dummy    string // a hash to verify against when the email is unknown
+	limiter  Limiter
+	locs     sync.Map // time zone name → *time.Location
+}
+
+// New checks cfg, fills in its defaults and returns the service. It hashes
+// one throwaway password, to have a hash to verify unknown emails against.
+func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil || cfg.Ring == nil || cfg.Issuer == nil || cfg.Verifier == nil {
+		return nil, errors.New("account: Config needs Store, Ring, Issuer and Verifier")
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&cfg.RefreshTTL, DefaultRefreshTTL)
+	def(&cfg.RefreshGrace, DefaultRefreshGrace)
+	def(&cfg.WithdrawalGrace, DefaultWithdrawalGrace)
+	def(&cfg.MaxWithdrawalPeriod, DefaultMaxWithdrawalPeriod)
+	def(&cfg.TombstoneTTL, DefaultTombstoneTTL)
+	def(&cfg.SessionRetention, DefaultSessionRetention)
+	def(&cfg.ResetCodeTTL, DefaultResetCodeTTL)
+	def(&cfg.JanitorInterval, DefaultJanitorInterval)
+	for _, d := range []time.Duration{cfg.RefreshTTL, cfg.RefreshGrace, cfg.WithdrawalGrace, cfg.MaxWithdrawalPeriod,
+		cfg.TombstoneTTL, cfg.SessionRetention, cfg.ResetCodeTTL, cfg.JanitorInterval} {
+		if d < 0 {
+			return nil, errors.New("account: Config durations must not be negative")
+		}
+	}
+	if cfg.WithdrawalGrace > cfg.MaxWithdrawalPeriod {
+		return nil, fmt.Errorf("account: WithdrawalGrace %v exceeds MaxWithdrawalPeriod %v", cfg.WithdrawalGrace, cfg.MaxWithdrawalPeriod)
+	}
+	if cfg.ResetCodesPerDay <= 0 {
+		cfg.ResetCodesPerDay = DefaultResetCodesPerDay
+	}
+	if cfg.ResetCodeAttempts <= 0 {
+		cfg.ResetCodeAttempts = DefaultResetCodeAttempts
+	}
+	if cfg.SignInLimit == 0 {
+		cfg.SignInLimit = DefaultSignInLimit
+	}
+	if cfg.DefaultTimezone == "" {
+		cfg.DefaultTimezone = DefaultTimezone
+	}
+	if _, err := time.LoadLocation(cfg.DefaultTimezone); err != nil || cfg.DefaultTimezone == "Local" {
+		return nil, fmt.Errorf("account: DefaultTimezone %q is not an IANA time zone this host knows (import time/tzdata on hosts without zoneinfo)", cfg.DefaultTimezone)
+	}
+	if cfg.HashConcurrency <= 0 {
+		cfg.HashConcurrency = runtime.GOMAXPROCS(0)
+	}
+	cfg.PasswordHashing = cfg.PasswordHashing.withDefaults()
+	if err := cfg.PasswordHashing.check(); err != nil {
+		return nil, err
+	}
+	s := &Service{
+		store:    cfg.Store,
+		ring:     cfg.Ring,
+		issuer:   cfg.Issuer,
+		verifier: cfg.Verifier,
+		clock:    cfg.Clock,
+		log:      cfg.Logger,
+		cfg:      cfg,
+		hasher:   newHasher(cfg.PasswordHashing, cfg.HashConcurrency),
+	}
+	switch {
+	case cfg.MaxSessions == 0:
+		s.keep = 1
+	case cfg.MaxSessions < 0:
+		s.keep = 0 // CreateSession: keep 0 revokes nothing
+	default:
+		s.keep = cfg.MaxSessions
+	}
+	switch {
+	case cfg.Limiter != nil:
+		s.limiter = cfg.Limiter
+	case cfg.SignInLimit > 0:
+		s.limiter = NewLocalLimiter(cfg.SignInLimit)
+	}
+	dummy, err := s.hasher.hash(context.Background(), randomString(32))
+	if err != nil {
+		return nil, fmt.Errorf("account: hashing: %w", err)
+	}
+	s.dummy = dummy
+	return s, nil
+}

@@ -1,0 +1,185 @@
+package account
+
+import (
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// Error is an answer of the service that is not a success: API.md's
+// BaseResponse. It matches another *Error with errors.Is when their codes
+// are equal, so callers test errors.Is(err, account.ErrEmailTaken).
+//
+// Its fields never hold a password, a token, a guest key or a reset code.
+// WithdrawalKey is the one secret it may carry, by design: it is the answer
+// API.md gives a withdrawn player, and Error() leaves it out.
+type Error struct {
+	// Code is API.md's ErrorCode, e.g. "ACCOUNT_BLOCKED".
+	Code string
+	// Status is the HTTP status the code is answered with.
+	Status int
+	// Message says what happened, in English, for developers.
+	Message string
+	// WithdrawalKey is set with ACCOUNT_WITHDRAWN only.
+	WithdrawalKey string
+	// BlockKey is set with ACCOUNT_BLOCKED only.
+	BlockKey string
+	// ErrorData is set with ACCOUNT_BLOCKED (uuid, nickname, blockReason,
+	// blockDate) and DEVICE_BLOCKED (deviceUniqueId).
+	ErrorData map[string]string
+	// RetryAfter is set with RATE_LIMITED: when to try again.
+	RetryAfter time.Duration
+	// Field names the request field at fault, with INVALID_REQUEST.
+	Field string
+	// Err is the cause (a store failure, with UNAVAILABLE); never rendered.
+	Err error
+}
+
+// Error implements error: the code and the message, never the extra fields.
+func (e *Error) Error() string {
+	if e.Message == "" {
+		return e.Code
+	}
+	return e.Code + ": " + e.Message
+}
+
+// Is reports whether target is an *Error with the same code.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	return ok && t.Code == e.Code
+}
+
+// Unwrap returns the cause, if any.
+func (e *Error) Unwrap() error { return e.Err }
+
+// with returns a copy of e with another message.
+func (e *Error) with(msg string) *Error {
+	c := *e
+	c.Message = msg
+	return &c
+}
+
+// Error codes of API.md.
+const (
+	CodeInvalidRequest          = "INVALID_REQUEST"
+	CodeTokenMissing            = "TOKEN_MISSING"
+	CodeInvalidCredentials      = "INVALID_CREDENTIALS"
+	CodeTokenInvalid            = "TOKEN_INVALID"
+	CodeTokenExpired            = "TOKEN_EXPIRED"
+	CodeSessionRevoked          = "SESSION_REVOKED"
+	CodeSessionReplaced         = "SESSION_REPLACED"
+	CodeRefreshReused           = "REFRESH_TOKEN_REUSED"
+	CodeAccountWithdrawn        = "ACCOUNT_WITHDRAWN"
+	CodeAccountBlocked          = "ACCOUNT_BLOCKED"
+	CodeDeviceBlocked           = "DEVICE_BLOCKED"
+	CodeAccountNotFound         = "ACCOUNT_NOT_FOUND"
+	CodeWithdrawalKeyInvalid    = "WITHDRAWAL_KEY_INVALID"
+	CodeBlockKeyInvalid         = "BLOCK_KEY_INVALID"
+	CodeEmailTaken              = "EMAIL_TAKEN"
+	CodeNicknameTaken           = "NICKNAME_TAKEN"
+	CodeResetCodeInvalid        = "RESET_CODE_INVALID"
+	CodeRefreshExpired          = "REFRESH_TOKEN_EXPIRED"
+	CodeWithdrawalPeriodExpired = "WITHDRAWAL_PERIOD_EXPIRED"
+	CodeRateLimited             = "RATE_LIMITED"
+	CodeUnavailable             = "UNAVAILABLE"
+)
+
+// Sentinels, one per code, for errors.Is. The service returns copies with a
+// more precise message and the extra fields set; never modify these.
+var (
+	ErrInvalidRequest       = &Error{Code: CodeInvalidRequest, Status: http.StatusBadRequest, Message: "invalid request"}
+	ErrTokenMissing         = &Error{Code: CodeTokenMissing, Status: http.StatusUnauthorized, Message: "no token"}
+	ErrInvalidCredentials   = &Error{Code: CodeInvalidCredentials, Status: http.StatusUnauthorized, Message: "wrong email or password"}
+	ErrTokenInvalid         = &Error{Code: CodeTokenInvalid, Status: http.StatusUnauthorized, Message: "token is invalid"}
+	ErrTokenExpired         = &Error{Code: CodeTokenExpired, Status: http.StatusUnauthorized, Message: "token has expired"}
+	ErrSessionRevoked       = &Error{Code: CodeSessionRevoked, Status: http.StatusUnauthorized, Message: "session was revoked"}
+	ErrSessionReplaced      = &Error{Code: CodeSessionReplaced, Status: http.StatusUnauthorized, Message: "session was replaced by a sign-in on another device"}
+	ErrRefreshReused        = &Error{Code: CodeRefreshReused, Status: http.StatusUnauthorized, Message: "refresh token was already used; the session is revoked"}
+	ErrAccountWithdrawn     = &Error{Code: CodeAccountWithdrawn, Status: http.StatusForbidden, Message: "account is withdrawn"}
+	ErrAccountBlocked       = &Error{Code: CodeAccountBlocked, Status: http.StatusForbidden, Message: "account is blocked"}
+	ErrDeviceBlocked        = &Error{Code: CodeDeviceBlocked, Status: http.StatusForbidden, Message: "device is blocked"}
+	ErrAccountNotFound      = &Error{Code: CodeAccountNotFound, Status: http.StatusNotFound, Message: "account not found"}
+	ErrWithdrawalKeyInvalid = &Error{Code: CodeWithdrawalKeyInvalid, Status: http.StatusNotFound, Message: "unknown withdrawal key"}
+	ErrBlockKeyInvalid      = &Error{Code: CodeBlockKeyInvalid, Status: http.StatusNotFound, Message: "unknown block key"}
+	ErrEmailTaken           = &Error{Code: CodeEmailTaken, Status: http.StatusConflict, Message: "email is already linked to an account"}
+	ErrNicknameTaken        = &Error{Code: CodeNicknameTaken, Status: http.StatusConflict, Message: "nickname is taken"}
+	ErrResetCodeInvalid     = &Error{Code: CodeResetCodeInvalid, Status: http.StatusBadRequest, Message: "reset code is wrong, used or expired"}
+	ErrRefreshExpired       = &Error{Code: CodeRefreshExpired, Status: http.StatusGone, Message: "refresh token has expired; sign in again"}
+	ErrWithdrawalExpired    = &Error{Code: CodeWithdrawalPeriodExpired, Status: http.StatusGone, Message: "withdrawal grace period is over"}
+	ErrRateLimited          = &Error{Code: CodeRateLimited, Status: http.StatusTooManyRequests, Message: "too many attempts; try again later"}
+	ErrUnavailable          = &Error{Code: CodeUnavailable, Status: http.StatusServiceUnavailable, Message: "service temporarily unavailable"}
+)
+
+// invalidField is INVALID_REQUEST naming field. msg must not quote the value.
+func invalidField(field, msg string) *Error {
+	e := ErrInvalidRequest.with(field + ": " + msg)
+	e.Field = field
+	return e
+}
+
+// errorBody is API.md's BaseResponse.
+type errorBody struct {
+	ErrorCode     string            `json:"ErrorCode"`
+	Message       string            `json:"Message"`
+	WithdrawalKey string            `json:"WithdrawalKey,omitempty"`
+	BlockKey      string            `json:"BlockKey,omitempty"`
+	ErrorData     map[string]string `json:"ErrorData,omitempty"`
+}
+
+// WriteError renders err as API.md's BaseResponse with its HTTP status, and
+// Retry-After for RATE_LIMITED. An error that is not an *Error is answered
+// 503 UNAVAILABLE and logged once through slog.Default() (the service logs
+// its own store failures where they happen, so they arrive here already as
+// *Error and are not logged twice). The message of a non-*Error never
+// reaches the client.
+func WriteError(w http.ResponseWriter, err error) {
+	var e *Error
+	if !errors.As(err, &e) {
+		slog.Default().Error("gameauth: request failed", "err", err)
+		e = ErrUnavailable
+	}
+	h := w.Header()
+	if e.Code == CodeRateLimited {
+		h.Set("Retry-After", strconv.FormatInt(retryAfterSeconds(e.RetryAfter), 10))
+	}
+	status := e.Status
+	if status == 0 {
+		status = http.StatusInternalServerError
+	}
+	body := errorBody{ErrorCode: e.Code, Message: e.Message}
+	switch e.Code {
+	case CodeAccountWithdrawn:
+		body.WithdrawalKey = e.WithdrawalKey
+	case CodeAccountBlocked:
+		body.BlockKey = e.BlockKey
+		body.ErrorData = e.ErrorData
+	case CodeDeviceBlocked:
+		body.ErrorData = e.ErrorData
+	}
+	writeJSON(w, status, body)
+}
+
+// retryAfterSeconds rounds d up to whole seconds, at least 1.
+func retryAfterSeconds(d time.Duration) int64 {
+	s := int64((d + time.Second - 1) / time.Second)
+	if s < 1 {
+		s = 1
+	}
+	return s
+}
+
+// writeJSON writes v with status. Every answer of the handler is private to
+// the player and must not be cached (RFC 6749 §5.1 for token responses).
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	if h.Get("Cache-Control") == "" {
+		h.Set("Cache-Control", "no-store")
+	}
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,289 @@
+package account
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/base64"
+	"encoding/hex"
+	"math/big"
+	"net/mail"
+	"net/netip"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"golang.org/x/text/language"
+
+	"github.com/gameauth/gameauth/storage"
+)
+
+// Limits on request fields that API.md leaves open.
+const (
+	minPasswordRunes = 8    // API.md
+	maxPasswordBytes = 1024 // argon2 takes any length; this bounds the work
+	maxEmailBytes    = 254  // RFC 5321 path limit
+	maxNicknameRunes = 20   // API.md
+	maxMemoRunes     = 1000
+	maxDeviceField   = 256 // device_id, device_model, device_os
+	maxShortField    = 64  // platform, device_language, timezone
+	maxSecretField   = 512 // guest keys, withdrawal keys, block keys, codes
+)
+
+// client is where a request comes from.
+type client struct {
+	addr     netip.Addr
+	device   DeviceInfo
+	timezone string // as sent; checked when used
+}
+
+func randomBytes(n int) []byte {
+	b := make([]byte, n)
+	rand.Read(b)
+	return b
+}
+
+// randomString is n random bytes as unpadded base64url.
+func randomString(n int) string { return base64.RawURLEncoding.EncodeToString(randomBytes(n)) }
+
+// newSessionID: 128 random bits, 22 characters.
+func newSessionID() string { return randomString(16) }
+
+// newAccountID: a random (version 4) UUID.
+func newAccountID() string {
+	b := randomBytes(16)
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b)
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:]
+}
+
+var openIDEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// newOpenID: 120 random bits as 24 lower-case base32 characters, a format
+// distinct from the account ID's so the two are never confused.
+func newOpenID() string { return openIDEncoding.EncodeToString(randomBytes(15)) }
+
+// newGuestKey: 256 random bits.
+func newGuestKey() string { return randomString(32) }
+
+// newBlockKey: 128 random bits.
+func newBlockKey() string { return randomString(16) }
+
+// newResetCode: 8 random decimal digits, uniform, easy to type from a mail.
+// Guessing is bounded by ResetCodeAttempts per code and ResetCodesPerDay.
+func newResetCode() string {
+	n, err := rand.Int(rand.Reader, big.NewInt(100_000_000))
+	if err != nil {
+		panic("account: crypto/rand failed") // never, per crypto/rand's contract
+	}
+	s := n.String()
+	return strings.Repeat("0", 8-len(s)) + s
+}
+
+// guestLinkID is how a guest key is stored: the hex SHA-256.
+func guestLinkID(key string) string { return hex.EncodeToString(hashSecret(key)) }
+
+// normalizeEmail is API.md's normalized form: trimmed, lower-cased.
+func normalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// checkEmail checks a normalized address: one plain addr-spec, no display
+// name, no comments.
+func checkEmail(field, e string) error {
+	if e == "" {
+		return invalidField(field, "is required")
+	}
+	if len(e) > maxEmailBytes {
+		return invalidField(field, "is too long")
+	}
+	a, err := mail.ParseAddress(e)
+	if err != nil || a.Address != e || a.Name != "" || !strings.Contains(e[strings.LastIndexByte(e, '@')+1:], ".") {
+		return invalidField(field, "is not an email address")
+	}
+	return nil
+}
+
+// checkNewPassword applies API.md's rule (at least 8 characters) and a
+// generous upper bound.
+func checkNewPassword(field, p string) error {
+	if p == "" {
+		return invalidField(field, "is required")
+	}
+	if !utf8.ValidString(p) {
+		return invalidField(field, "is not valid UTF-8")
+	}
+	if utf8.RuneCountInString(p) < minPasswordRunes {
+		return invalidField(field, "must be at least 8 characters")
+	}
+	if len(p) > maxPasswordBytes {
+		return invalidField(field, "is too long")
+	}
+	return nil
+}
+
+// checkPresented is the check of a password presented for verification: it
+// is only required and bounded, so a rule change never locks anyone out.
+func checkPresented(field, p string) error {
+	if p == "" {
+		return invalidField(field, "is required")
+	}
+	if len(p) > maxPasswordBytes {
+		return invalidField(field, "is too long")
+	}
+	return nil
+}
+
+// checkNickname applies API.md's rules: 1 to 20 characters, no leading or
+// trailing blanks, no control characters. Blanks include the invisible
+// format characters (zero-width space and the like), so two nicknames never
+// differ by something no one can see at their ends.
+func checkNickname(n string) error {
+	const f = "nickname"
+	if n == "" {
+		return invalidField(f, "is required")
+	}
+	if !utf8.ValidString(n) {
+		return invalidField(f, "is not valid UTF-8")
+	}
+	if c := utf8.RuneCountInString(n); c > maxNicknameRunes {
+		return invalidField(f, "must be 1 to 20 characters")
+	}
+	first, _ := utf8.DecodeRuneInString(n)
+	last, _ := utf8.DecodeLastRuneInString(n)
+	if blank(first) || blank(last) {
+		return invalidField(f, "must not begin or end with a blank")
+	}
+	for _, r := range n {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == utf8.RuneError {
+			return invalidField(f, "must not contain control characters")
+		}
+	}
+	return nil
+}
+
+func blank(r rune) bool { return unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) }
+
+// checkDevice checks API.md's device info: platform and device_id required.
+func checkDevice(d DeviceInfo) error {
+	switch {
+	case d.Platform == "":
+		return invalidField("platform", "is required")
+	case len(d.Platform) > maxShortField:
+		return invalidField("platform", "is too long")
+	case d.DeviceID == "":
+		return invalidField("device_id", "is required")
+	case len(d.DeviceID) > maxDeviceField:
+		return invalidField("device_id", "is too long")
+	case len(d.DeviceModel) > maxDeviceField:
+		return invalidField("device_model", "is too long")
+	case len(d.DeviceOS) > maxDeviceField:
+		return invalidField("device_os", "is too long")
+	case len(d.DeviceLanguage) > maxShortField:
+		return invalidField("device_language", "is too long")
+	}
+	return nil
+}
+
+// location returns the zone named name, or nil when name is not an IANA
+// zone this host knows. Loaded zones are cached.
+func (s *Service) location(name string) *time.Location {
+	if name == "" || name == "Local" || len(name) > maxShortField {
+		return nil
+	}
+	if l, ok := s.locs.Load(name); ok {
+		return l.(*time.Location)
+	}
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		return nil
+	}
+	s.locs.Store(name, l)
+	return l
+}
+
+// zone picks the player's zone: the request's, else the stored one, else
+// the configured default; and its offset at now in minutes east of UTC.
+func (s *Service) zone(requested, stored string, now time.Time) (string, int) {
+	for _, name := range []string{requested, stored, s.cfg.DefaultTimezone} {
+		if l := s.location(name); l != nil {
+			_, off := now.In(l).Zone()
+			return name, off / 60
+		}
+	}
+	return "UTC", 0
+}
+
+// country is a new player's country: the host's resolver, else the region
+// the device language implies ("KO" → "KR", "en-GB" → "GB"), else "".
+func (s *Service) country(ctx context.Context, c client) string {
+	if s.cfg.CountryResolver != nil {
+		return strings.ToUpper(strings.TrimSpace(s.cfg.CountryResolver(ctx, c.addr, c.device)))
+	}
+	return regionOf(c.device.DeviceLanguage)
+}
+
+func regionOf(lang string) string {
+	lang = strings.ReplaceAll(strings.TrimSpace(lang), "_", "-")
+	if lang == "" {
+		return ""
+	}
+	tag, err := language.Parse(lang)
+	if err != nil {
+		return ""
+	}
+	r, conf := tag.Region()
+	if conf == language.No || !r.IsCountry() {
+		return ""
+	}
+	return r.String()
+}
+
+// playerInfo is API.md's Player object.
+type playerInfo struct {
+	UserUniqueID               string  `json:"UserUniqueID"`
+	OpenID                     string  `json:"OpenID"`
+	Nickname                   string  `json:"Nickname"`
+	LinkedID                   string  `json:"LinkedID"`
+	LinkedType                 string  `json:"LinkedType"`
+	PurchaseCount              int64   `json:"PurchaseCount"`
+	PurchaseCurrencyCode       string  `json:"PurchaseCurrencyCode"`
+	PurchaseTotalPrice         float64 `json:"PurchaseTotalPrice"`
+	PurchaseVoidedCount        int64   `json:"PurchaseVoidedCount"`
+	PurchaseVoidedCurrencyCode string  `json:"PurchaseVoidedCurrencyCode"`
+	PurchaseVoidedTotalPrice   float64 `json:"PurchaseVoidedTotalPrice"`
+	Country                    string  `json:"Country"`
+	Timezone                   string  `json:"Timezone"`
+	Offset                     int     `json:"Offset"`
+	JoinPeriod                 int     `json:"JoinPeriod"`
+}
+
+func (s *Service) player(a storage.Account, requestedTZ string, now time.Time) playerInfo {
+	linkedID := a.LinkedID
+	if a.LinkedType == storage.LinkGuest {
+		linkedID = "" // the hash of the guest key is nobody's business
+	}
+	tz, off := s.zone(requestedTZ, a.Timezone, now)
+	join := 0
+	if d := now.Sub(a.CreatedAt); d > 0 {
+		join = int(d / (24 * time.Hour))
+	}
+	p := a.Purchases
+	return playerInfo{
+		UserUniqueID:               a.ID,
+		OpenID:                     a.OpenID,
+		Nickname:                   a.Nickname,
+		LinkedID:                   linkedID,
+		LinkedType:                 a.LinkedType,
+		PurchaseCount:              p.Count,
+		PurchaseCurrencyCode:       p.CurrencyCode,
+		PurchaseTotalPrice:         p.TotalPrice,
+		PurchaseVoidedCount:        p.VoidedCount,
+		PurchaseVoidedCurrencyCode: p.VoidedCurrencyCode,
+		PurchaseVoidedTotalPrice:   p.VoidedTotalPrice,
+		Country:                    a.Country,
+		Timezone:                   tz,
+		Offset:                     off,
+		JoinPeriod:                 join,
+	}
+}
