@@ -4,7 +4,6 @@ import (
 	"crypto/ed25519"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/require"
@@ -104,5 +103,3 @@ func BenchmarkIssue(b *testing.B) {
 		}
 	})
 }
-
-var _ = time.Second

@@ -59,9 +59,22 @@
 // fastjson after the signature check; the cached path is one map lookup
 // keyed by the token itself.
 //
-// Measured by go generate on (not yet measured):
+// Measured by go generate on AMD EPYC (GOMAXPROCS 2), fastest of 5 runs:
 //
-//	benchmark                         ns/op allocs/op   B/op  × floor
+//	benchmark                        ns/op allocs/op   B/op  × floor
+//	Verify/eddsa-uncached          63298.0        14    921    1.032
+//	Verify/eddsa-cached              111.4         0      0    0.002
+//	Verify/floor-ed25519           61329.0         0      0    1.000
+//	Verify/golang-jwt-eddsa        70727.0        58   3376    1.153
+//	Issue/eddsa                    29562.0         7   1600    1.069
+//	Issue/floor-ed25519            27664.0         0      0    1.000
+//
+// Targets in the same run:
+//
+//   - uncached verify ≤ 1.15× the floor (1.032×): met
+//   - cached verify ≤ 1 µs and ≤ 3 allocs (111 ns, 0 allocs): met
+//   - uncached verify faster than golang-jwt (0.895× its time): met
+//   - issue ≤ 1.3× the signing floor (1.069×): met
 //
 //go:generate sh -c "for i in 1 2 3 4 5; do go test -run '^$' -bench . -benchmem . || exit 1; done | go run ./internal/benchtable doc.go"
 package tokens
