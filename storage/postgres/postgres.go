@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"runtime"
 	"strings"
 	"time"
 
@@ -87,14 +88,24 @@ type Store struct {
 
 var _ storage.Store = (*Store)(nil)
 
+// defaultConnsPerCPU sizes Open's pool when the DSN does not.
+const defaultConnsPerCPU = 8
+
 // Open connects to the database at dsn (a URL or key=value string that
 // pgxpool.ParseConfig accepts, pool_max_conns and friends included) and
-// brings the schema up to date. Close closes the pool.
+// brings the schema up to date. Without pool_max_conns the pool holds up to
+// 8 connections per CPU (GOMAXPROCS). Close closes the pool.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		// pgx's message can quote the DSN, password included.
 		return nil, errors.New("postgres: invalid connection string")
+	}
+	if !strings.Contains(dsn, "pool_max_conns") {
+		// Most statements are one short round trip whose commit waits on
+		// the WAL flush, so more connections than cores keep the server
+		// busy and let commits share flushes.
+		cfg.MaxConns = max(cfg.MaxConns, defaultConnsPerCPU*int32(runtime.GOMAXPROCS(0)))
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
