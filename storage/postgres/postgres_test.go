@@ -304,3 +304,37 @@ func TestDefaultSchema(t *testing.T) {
 	require.NoError(t, pool.QueryRow(ctx, `SELECT COUNT(*) FROM `+pgx.Identifier{schema, "gameauth_accounts"}.Sanitize()).Scan(&n))
 	assert.Equal(t, 1, n)
 }
+
+// TestSignInRaceKeepsKeep: sign-ins of one account racing from two pools
+// (two nodes) leave exactly keep sessions live: the account's advisory lock
+// serializes the insert-then-trim.
+func TestSignInRaceKeepsKeep(t *testing.T) {
+	ctx := context.Background()
+	pool := testPool(t, 8)
+	schema := freshSchema(t, pool)
+	a, err := postgres.New(ctx, pool, postgres.Schema(schema))
+	require.NoError(t, err)
+	b, err := postgres.New(ctx, testPool(t, 8), postgres.Schema(schema))
+	require.NoError(t, err)
+	stores := []*postgres.Store{a, b}
+	const n, keep = 16, 2
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			s := session(fmt.Sprint("s", i), "a1")
+			s.CreatedAt = t0.Add(time.Duration(i) * time.Second)
+			_, err := stores[i%2].CreateSession(ctx, s, keep)
+			assert.NoError(t, err)
+		})
+	}
+	wg.Wait()
+	live := 0
+	for i := range n {
+		s, err := a.GetSession(ctx, fmt.Sprint("s", i))
+		require.NoError(t, err)
+		if !s.Revoked() {
+			live++
+		}
+	}
+	assert.Equal(t, keep, live)
+}

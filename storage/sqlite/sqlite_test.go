@@ -237,3 +237,33 @@ func TestStore(t *testing.T) {
 		storagetest.Run(t, func(t *testing.T) storage.Store { return openFile(t, ":memory:") })
 	})
 }
+
+// TestWritersAcrossStoresWait: sign-ins racing from two Stores on one file
+// (two processes) wait for the write lock instead of failing with
+// SQLITE_BUSY, and keep holds: exactly keep sessions stay live.
+func TestWritersAcrossStoresWait(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "auth.db")
+	stores := []*sqlite.Store{openFile(t, path), openFile(t, path)}
+	const n, keep = 16, 2
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			_, err := stores[i%2].CreateSession(ctx, storage.Session{
+				ID: fmt.Sprint("s", i), AccountID: "a1", CreatedAt: t0.Add(time.Duration(i) * time.Second),
+				ExpiresAt: t0.Add(time.Hour),
+			}, keep)
+			assert.NoError(t, err)
+		})
+	}
+	wg.Wait()
+	live := 0
+	for i := range n {
+		s, err := stores[0].GetSession(ctx, fmt.Sprint("s", i))
+		require.NoError(t, err)
+		if !s.Revoked() {
+			live++
+		}
+	}
+	assert.Equal(t, keep, live)
+}

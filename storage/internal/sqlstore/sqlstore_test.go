@@ -1,0 +1,181 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"testing/fstest"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gameauth/gameauth/storage"
+)
+
+var t0 = time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+
+func live() storage.Session {
+	return storage.Session{
+		ID: "s", ExpiresAt: t0.Add(time.Hour), RefreshHash: []byte("cur"),
+		PrevRefreshHash: []byte("prev"), RotatedAt: t0, Generation: 3,
+	}
+}
+
+func TestDecide(t *testing.T) {
+	revoked := live()
+	revoked.RevokedAt = t0
+	for _, tc := range []struct {
+		name string
+		s    storage.Session
+		r    storage.Rotation
+		want Outcome
+	}{
+		{"current token", live(), storage.Rotation{Presented: []byte("cur"), Now: t0}, Advance},
+		{"revoked beats everything", revoked, storage.Rotation{Presented: []byte("cur"), Now: t0}, Revoked},
+		{"expired at ExpiresAt", live(), storage.Rotation{Presented: []byte("cur"), Now: t0.Add(time.Hour)}, Expired},
+		{"retry in grace", live(), storage.Rotation{Presented: []byte("prev"), Next: []byte("cur"), Now: t0.Add(time.Second), Grace: 2 * time.Second}, Retry},
+		{"retry at grace end", live(), storage.Rotation{Presented: []byte("prev"), Next: []byte("cur"), Now: t0.Add(2 * time.Second), Grace: 2 * time.Second}, Reused},
+		{"retry with other successor", live(), storage.Rotation{Presented: []byte("prev"), Next: []byte("x"), Now: t0, Grace: time.Minute}, Reused},
+		{"unknown token", live(), storage.Rotation{Presented: []byte("old"), Now: t0}, Reused},
+		{"empty token never matches empty hash", storage.Session{ExpiresAt: t0.Add(time.Hour)}, storage.Rotation{Now: t0, Grace: time.Minute}, Reused},
+	} {
+		t.Run(tc.name, func(t *testing.T) { assert.Equal(t, tc.want, Decide(tc.s, tc.r)) })
+	}
+}
+
+// fakeOps is a session whose state other callers change between the
+// statements Rotate runs: before[i] is applied before the i-th statement.
+type fakeOps struct {
+	s      storage.Session
+	before []func(*storage.Session)
+	calls  []string
+}
+
+func (f *fakeOps) step(name string) {
+	if n := len(f.calls); n < len(f.before) && f.before[n] != nil {
+		f.before[n](&f.s)
+	}
+	f.calls = append(f.calls, name)
+}
+
+func (f *fakeOps) Advance(_ context.Context, _ string, r storage.Rotation) (storage.Session, bool, error) {
+	f.step("advance")
+	if Decide(f.s, r) != Advance {
+		return storage.Session{}, false, nil
+	}
+	f.s.PrevRefreshHash, f.s.RefreshHash = f.s.RefreshHash, r.Next
+	f.s.Generation++
+	f.s.RotatedAt = r.Now
+	return f.s, true, nil
+}
+
+func (f *fakeOps) Get(context.Context, string) (storage.Session, error) {
+	f.step("get")
+	return f.s, nil
+}
+
+func (f *fakeOps) RevokeReused(_ context.Context, _ string, gen int64, now time.Time) (storage.Session, bool, error) {
+	f.step("revoke")
+	if f.s.Revoked() || f.s.Generation != gen {
+		return storage.Session{}, false, nil
+	}
+	f.s.RevokedAt, f.s.RevokeReason = now, storage.ReasonReused
+	return f.s, true, nil
+}
+
+func TestRotate(t *testing.T) {
+	ctx := context.Background()
+	rotated := func(s *storage.Session) { // another caller rotates "cur" to "other"
+		s.PrevRefreshHash, s.RefreshHash = s.RefreshHash, []byte("other")
+		s.Generation++
+	}
+	for _, tc := range []struct {
+		name   string
+		r      storage.Rotation
+		before []func(*storage.Session)
+		err    error
+		calls  []string
+		gen    int64
+	}{
+		{"one statement when it wins", storage.Rotation{Presented: []byte("cur"), Next: []byte("n"), Now: t0},
+			nil, nil, []string{"advance"}, 4},
+		{"reuse revokes", storage.Rotation{Presented: []byte("old"), Now: t0},
+			nil, storage.ErrRefreshReused, []string{"advance", "get", "revoke"}, 3},
+		{"reuse judged again after a concurrent rotation", storage.Rotation{Presented: []byte("old"), Now: t0},
+			[]func(*storage.Session){nil, nil, rotated}, storage.ErrRefreshReused, []string{"advance", "get", "revoke", "get", "revoke"}, 4},
+		{"lost race becomes a retry", storage.Rotation{Presented: []byte("cur"), Next: []byte("other"), Now: t0, Grace: time.Minute},
+			[]func(*storage.Session){rotated}, nil, []string{"advance", "get"}, 4},
+		{"lost race with another successor is reuse", storage.Rotation{Presented: []byte("cur"), Next: []byte("mine"), Now: t0, Grace: time.Minute},
+			[]func(*storage.Session){rotated}, storage.ErrRefreshReused, []string{"advance", "get", "revoke"}, 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeOps{s: live(), before: tc.before}
+			got, err := Rotate(ctx, f, "s", tc.r)
+			if tc.err == nil {
+				require.NoError(t, err)
+			} else {
+				require.ErrorIs(t, err, tc.err)
+			}
+			assert.Equal(t, tc.calls, f.calls)
+			assert.Equal(t, tc.gen, got.Generation)
+		})
+	}
+}
+
+// TestRotateBounded: a session that changes under every statement makes
+// Rotate give up with an error instead of spinning.
+func TestRotateBounded(t *testing.T) {
+	f := &fakeOps{s: live()}
+	for range 3 * maxRotateRounds {
+		f.before = append(f.before, func(s *storage.Session) { s.Generation++ })
+	}
+	_, err := Rotate(context.Background(), f, "s", storage.Rotation{Presented: []byte("old"), Now: t0})
+	require.ErrorIs(t, err, ErrContended)
+	assert.False(t, f.s.Revoked())
+}
+
+func TestRotateTruncatesNow(t *testing.T) {
+	f := &fakeOps{s: live()}
+	got, err := Rotate(context.Background(), f, "s", storage.Rotation{Presented: []byte("cur"), Now: t0.Add(1500 * time.Nanosecond)})
+	require.NoError(t, err)
+	assert.Equal(t, t0.Add(time.Microsecond), got.RotatedAt)
+}
+
+func TestRotateStoreError(t *testing.T) {
+	boom := errors.New("boom")
+	_, err := Rotate(context.Background(), errOps{boom}, "s", storage.Rotation{Now: t0})
+	require.ErrorIs(t, err, boom)
+}
+
+type errOps struct{ err error }
+
+func (e errOps) Advance(context.Context, string, storage.Rotation) (storage.Session, bool, error) {
+	return storage.Session{}, false, e.err
+}
+func (e errOps) Get(context.Context, string) (storage.Session, error) {
+	return storage.Session{}, e.err
+}
+func (e errOps) RevokeReused(context.Context, string, int64, time.Time) (storage.Session, bool, error) {
+	return storage.Session{}, false, e.err
+}
+
+func TestMigrations(t *testing.T) {
+	ms, err := Migrations(fstest.MapFS{
+		"0002_more.sql": {Data: []byte("B")},
+		"0001_init.sql": {Data: []byte("A")},
+		"README.md":     {Data: []byte("ignored")},
+	})
+	require.NoError(t, err)
+	assert.Equal(t, []Migration{{1, "0001_init.sql", "A"}, {2, "0002_more.sql", "B"}}, ms)
+
+	for name, fsys := range map[string]fstest.MapFS{
+		"no version":  {"init.sql": {}},
+		"zero":        {"0000_x.sql": {}},
+		"duplicate":   {"0001_a.sql": {}, "1_b.sql": {}},
+		"none at all": {},
+	} {
+		_, err := Migrations(fsys)
+		assert.Error(t, err, name)
+	}
+}
