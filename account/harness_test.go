@@ -79,6 +79,36 @@ type faultStore struct {
 	calls  int
 	ops    []string
 	failed string
+	// everything the flows ever named, for snapshots
+	seenAccounts, seenSessions, seenDevices map[string]bool
+	seenLinks                               map[storage.Link]bool
+	seenNicks                               map[string]bool
+	seenKeyHashes                           map[string]bool
+}
+
+func (f *faultStore) seen(kind string, v any) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.seenAccounts == nil {
+		f.seenAccounts, f.seenSessions, f.seenDevices = map[string]bool{}, map[string]bool{}, map[string]bool{}
+		f.seenLinks, f.seenNicks, f.seenKeyHashes = map[storage.Link]bool{}, map[string]bool{}, map[string]bool{}
+	}
+	switch kind {
+	case "account":
+		f.seenAccounts[v.(string)] = true
+	case "session":
+		f.seenSessions[v.(string)] = true
+	case "device":
+		f.seenDevices[v.(string)] = true
+	case "link":
+		f.seenLinks[v.(storage.Link)] = true
+	case "nick":
+		if v.(string) != "" {
+			f.seenNicks[v.(string)] = true
+		}
+	case "keyhash":
+		f.seenKeyHashes[string(v.([]byte))] = true
+	}
 }
 
 func (f *faultStore) arm(n int) {
@@ -110,6 +140,9 @@ func (f *faultStore) step(op string) error {
 }
 
 func (f *faultStore) CreateAccount(ctx context.Context, a storage.Account) error {
+	f.seen("account", a.ID)
+	f.seen("link", storage.Link{Type: a.LinkedType, ID: a.LinkedID})
+	f.seen("nick", a.Nickname)
 	if err := f.step("CreateAccount"); err != nil {
 		return err
 	}
@@ -134,6 +167,12 @@ func (f *faultStore) GetAccountByNickname(ctx context.Context, n string) (storag
 	return f.inner.GetAccountByNickname(ctx, n)
 }
 func (f *faultStore) UpdateAccount(ctx context.Context, id string, u storage.AccountUpdate) error {
+	if u.Link != nil {
+		f.seen("link", *u.Link)
+	}
+	if u.Nickname != nil {
+		f.seen("nick", *u.Nickname)
+	}
 	if err := f.step("UpdateAccount"); err != nil {
 		return err
 	}
@@ -146,6 +185,8 @@ func (f *faultStore) DeleteAccount(ctx context.Context, id string) error {
 	return f.inner.DeleteAccount(ctx, id)
 }
 func (f *faultStore) CreateSession(ctx context.Context, s storage.Session, keep int) ([]string, error) {
+	f.seen("session", s.ID)
+	f.seen("device", s.DeviceID)
 	if err := f.step("CreateSession"); err != nil {
 		return nil, err
 	}
@@ -188,6 +229,9 @@ func (f *faultStore) DeleteSessionsBefore(ctx context.Context, t time.Time) (int
 	return f.inner.DeleteSessionsBefore(ctx, t)
 }
 func (f *faultStore) CreateBlock(ctx context.Context, b storage.Block) error {
+	if b.Kind == storage.BlockDevice {
+		f.seen("device", b.Subject)
+	}
 	if err := f.step("CreateBlock"); err != nil {
 		return err
 	}
@@ -218,6 +262,7 @@ func (f *faultStore) ListActiveBlocks(ctx context.Context, now time.Time) ([]sto
 	return f.inner.ListActiveBlocks(ctx, now)
 }
 func (f *faultStore) Withdraw(ctx context.Context, w storage.Withdrawal) ([]string, error) {
+	f.seen("keyhash", w.KeyHash)
 	if err := f.step("Withdraw"); err != nil {
 		return nil, err
 	}
@@ -308,7 +353,7 @@ func (m *fakeMailer) SendResetCode(_ context.Context, email, code string) error 
 	return m.err
 }
 
-func (m *fakeMailer) last(t *testing.T) sentCode {
+func (m *fakeMailer) last(t testing.TB) sentCode {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	require.NotEmpty(t, m.sent, "no code was mailed")

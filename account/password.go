@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 
 	"golang.org/x/crypto/argon2"
 )
@@ -50,6 +51,7 @@ func (p Argon2Params) check() error {
 type hasher struct {
 	params Argon2Params
 	sem    chan struct{}
+	runs   atomic.Int64 // argon2 runs so far, for tests of equal work
 }
 
 func newHasher(p Argon2Params, concurrency int) *hasher {
@@ -64,6 +66,7 @@ func (h *hasher) run(ctx context.Context, password, salt []byte, p Argon2Params)
 		return nil, ctx.Err()
 	}
 	defer func() { <-h.sem }()
+	h.runs.Add(1)
 	return argon2.IDKey(password, salt, p.Time, p.Memory, p.Threads, p.KeyLen), nil
 }
 

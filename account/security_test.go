@@ -1,0 +1,667 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gameauth/gameauth/storage"
+)
+
+// ---- same answer, same work ----
+
+func TestUnknownEmailCostsWhatAWrongPasswordCosts(t *testing.T) {
+	e := newEnv(t)
+	p := e.signUp("dev-a")
+	dp, _, _, err := decodePHC(e.svc.dummy)
+	require.NoError(t, err)
+	assert.Equal(t, e.svc.hasher.params, dp, "the dummy hash has the configured parameters")
+
+	runs := func(email string) (resp, int64) {
+		before := e.svc.hasher.runs.Load()
+		r := e.put("/email/signin", with(device("dev-a"), "linked_id", email, "linked_password", "wrong password"))
+		return r, e.svc.hasher.runs.Load() - before
+	}
+	unknown, nu := runs("nobody@example.com")
+	wrong, nw := runs(p.email)
+	requireError(t, unknown, http.StatusUnauthorized, CodeInvalidCredentials)
+	requireError(t, wrong, http.StatusUnauthorized, CodeInvalidCredentials)
+	assert.Equal(t, wrong.Raw, unknown.Raw, "the same answer")
+	assert.Equal(t, int64(1), nu)
+	assert.Equal(t, nw, nu, "the same argon2 work")
+}
+
+// The same in wall time, with parameters heavy enough to dominate.
+func TestUnknownEmailTakesAboutAsLong(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.PasswordHashing = Argon2Params{Memory: 8 * 1024, Time: 1, Threads: 1} })
+	p := e.signUp("dev-a")
+	measure := func(email string) time.Duration {
+		start := time.Now()
+		r := e.put("/email/signin", with(device("dev-a"), "linked_id", email, "linked_password", "wrong password"))
+		d := time.Since(start)
+		requireError(t, r, http.StatusUnauthorized, CodeInvalidCredentials)
+		return d
+	}
+	var unknown, wrong []time.Duration
+	for range 9 {
+		unknown = append(unknown, measure("nobody@example.com"))
+		wrong = append(wrong, measure(p.email))
+	}
+	median := func(ds []time.Duration) time.Duration { slices.Sort(ds); return ds[len(ds)/2] }
+	mu, mw := median(unknown), median(wrong)
+	ratio := float64(mu) / float64(mw)
+	t.Logf("median sign-in: unknown email %v, wrong password %v (ratio %.2f)", mu, mw, ratio)
+	assert.InDelta(t, 1.0, ratio, 0.5)
+}
+
+// ---- rate limits ----
+
+func TestSignInRateLimitPerAccountAndAddress(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.SignInLimit = 3 })
+	p := e.signUp("dev-a")
+	attempt := func(email, addr string, opts ...reqOpt) resp {
+		return e.put("/email/signin", with(device("dev-a"), "linked_id", email, "linked_password", "wrong password"), append(opts, fromAddr(addr))...)
+	}
+	// Per account, across addresses.
+	for i := range 3 {
+		requireError(t, attempt(p.email, fmt.Sprintf("192.0.2.%d:1", i+1)), http.StatusUnauthorized, CodeInvalidCredentials)
+	}
+	r := attempt(strings.ToUpper(p.email), "192.0.2.9:1")
+	requireError(t, r, http.StatusTooManyRequests, CodeRateLimited)
+	assert.Equal(t, "20", r.Header.Get("Retry-After"), "3 a minute: one back every 20 s")
+	// Even the right password waits.
+	r = e.put("/email/signin", with(device("dev-a"), "linked_id", p.email, "linked_password", p.password), fromAddr("192.0.2.10:1"))
+	requireError(t, r, http.StatusTooManyRequests, CodeRateLimited)
+	e.clock.Advance(20 * time.Second)
+	r = e.put("/email/signin", with(device("dev-a"), "linked_id", p.email, "linked_password", p.password), fromAddr("192.0.2.11:1"))
+	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+
+	// Per address, across accounts; unknown emails count the same.
+	for i := range 3 {
+		requireError(t, attempt(fmt.Sprintf("u%d@example.com", i), "203.0.113.1:5"), http.StatusUnauthorized, CodeInvalidCredentials)
+	}
+	requireError(t, attempt("u9@example.com", "203.0.113.1:6"), http.StatusTooManyRequests, CodeRateLimited)
+	// X-Forwarded-For from an untrusted peer changes nothing.
+	requireError(t, attempt("u8@example.com", "203.0.113.1:7", header("X-Forwarded-For", "198.18.0.1")), http.StatusTooManyRequests, CodeRateLimited)
+	requireError(t, attempt("u7@example.com", "[2001:db8::1]:7"), http.StatusUnauthorized, CodeInvalidCredentials)
+
+	// New guests and sign-ups count per address.
+	for range 3 {
+		require.Equal(t, http.StatusCreated, e.put("/guest/signin", device("dev-z"), fromAddr("198.51.100.50:1")).Status)
+	}
+	requireError(t, e.put("/guest/signin", device("dev-z"), fromAddr("198.51.100.50:1")), http.StatusTooManyRequests, CodeRateLimited)
+	requireError(t, e.put("/email/signup", with(device("d"), "linked_id", "n@example.com", "linked_password", "12345678"), fromAddr("198.51.100.50:1")),
+		http.StatusTooManyRequests, CodeRateLimited)
+}
+
+func TestRateLimitTrustedProxies(t *testing.T) {
+	e := newEnv(t, func(c *Config) {
+		c.SignInLimit = 2
+		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	})
+	attempt := func(email, xff string) resp {
+		return e.put("/email/signin", with(device("d"), "linked_id", email, "linked_password", "wrong password"),
+			fromAddr("10.1.1.1:443"), header("X-Forwarded-For", xff))
+	}
+	// Two clients behind the proxy are told apart...
+	for i := range 2 {
+		requireError(t, attempt(fmt.Sprintf("a%d@example.com", i), "203.0.113.5, 10.2.2.2"), http.StatusUnauthorized, CodeInvalidCredentials)
+		requireError(t, attempt(fmt.Sprintf("b%d@example.com", i), "203.0.113.6"), http.StatusUnauthorized, CodeInvalidCredentials)
+	}
+	// ...and each is limited on its own address, whatever it prepends.
+	requireError(t, attempt("a9@example.com", "1.2.3.4, 203.0.113.5"), http.StatusTooManyRequests, CodeRateLimited)
+	requireError(t, attempt("c0@example.com", "203.0.113.7"), http.StatusUnauthorized, CodeInvalidCredentials)
+}
+
+func TestClientAddr(t *testing.T) {
+	s := &Service{cfg: Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")}}}
+	cases := []struct {
+		remote string
+		hdr    map[string]string
+		want   string
+	}{
+		{"203.0.113.1:5", nil, "203.0.113.1"},
+		{"203.0.113.1:5", map[string]string{"X-Forwarded-For": "198.51.100.1"}, "203.0.113.1"},
+		{"203.0.113.1:5", map[string]string{"X-Real-IP": "198.51.100.1"}, "203.0.113.1"},
+		{"10.0.0.1:5", map[string]string{"X-Forwarded-For": "198.51.100.1"}, "198.51.100.1"},
+		{"10.0.0.1:5", map[string]string{"X-Forwarded-For": "6.6.6.6, 198.51.100.1, 10.0.0.9"}, "198.51.100.1"},
+		{"10.0.0.1:5", map[string]string{"X-Forwarded-For": "10.0.0.8, 10.0.0.9"}, "10.0.0.8"},
+		{"10.0.0.1:5", map[string]string{"X-Forwarded-For": "garbage, 10.0.0.9"}, "10.0.0.9"},
+		{"10.0.0.1:5", map[string]string{"X-Real-IP": "198.51.100.2"}, "198.51.100.2"},
+		{"10.0.0.1:5", nil, "10.0.0.1"},
+		{"[fd00::1]:5", map[string]string{"X-Forwarded-For": "2001:db8::7"}, "2001:db8::7"},
+		{"[::ffff:203.0.113.1]:5", nil, "203.0.113.1"},
+		{"pipe", nil, "invalid IP"},
+	}
+	for _, c := range cases {
+		r := httptest.NewRequest(http.MethodPut, "/", nil)
+		r.RemoteAddr = c.remote
+		for k, v := range c.hdr {
+			r.Header.Set(k, v)
+		}
+		assert.Equal(t, c.want, s.clientAddr(r).String(), "%s %v", c.remote, c.hdr)
+	}
+}
+
+type failingLimiter struct{}
+
+func (failingLimiter) Allow(context.Context, string, time.Time) (bool, time.Duration, error) {
+	return false, 0, errors.New("redis down")
+}
+
+func TestLimiterErrorFailsOpen(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.Limiter = failingLimiter{} })
+	p := e.signUp("dev-a")
+	e.signIn(p, "dev-a")
+	assert.Contains(t, e.logs.String(), "rate limiter failed")
+}
+
+func TestLocalLimiter(t *testing.T) {
+	l := NewLocalLimiter(2).(*localLimiter)
+	ctx := context.Background()
+	t0 := newClock().Now()
+	for i := range 2 {
+		ok, _, err := l.Allow(ctx, "k", t0)
+		require.NoError(t, err)
+		require.True(t, ok, "attempt %d", i)
+	}
+	ok, after, _ := l.Allow(ctx, "k", t0)
+	require.False(t, ok)
+	assert.Equal(t, 30*time.Second, after)
+	ok, _, _ = l.Allow(ctx, "other", t0)
+	assert.True(t, ok, "keys are independent")
+	ok, _, _ = l.Allow(ctx, "k", t0.Add(30*time.Second))
+	assert.True(t, ok)
+	// Idle buckets are dropped.
+	l.Allow(ctx, "fresh", t0.Add(5*time.Minute))
+	assert.Len(t, l.buckets, 1)
+}
+
+// ---- secrets never logged ----
+
+// TestSecretsNeverLogged runs every flow, with and without a store failure
+// at each step, and a failing mailer that quotes the code, and checks that
+// no secret seen in the run reached the log or an error message.
+func TestSecretsNeverLogged(t *testing.T) {
+	passwords := []string{"correct horse", "12345678", "another password", "reset password", "nope nope", "old password"}
+	check := func(t *testing.T, e *env, rs []resp) {
+		t.Helper()
+		logs := e.logs.String()
+		e.secretsMu.Lock()
+		secrets := append(slices.Clone(e.secrets), passwords...)
+		e.secretsMu.Unlock()
+		e.mailer.mu.Lock()
+		for _, s := range e.mailer.sent {
+			secrets = append(secrets, s.code)
+		}
+		e.mailer.mu.Unlock()
+		for _, r := range rs {
+			for _, k := range []string{"AccessToken", "RefreshToken"} {
+				secrets = append(secrets, r.str("Token", k))
+			}
+			secrets = append(secrets, r.str("GuestKey"), r.str("WithdrawalKey"))
+		}
+		for _, s := range secrets {
+			if s == "" {
+				continue
+			}
+			assert.NotContains(t, logs, s, "a secret in the log")
+			for _, r := range rs {
+				assert.NotContains(t, r.str("Message"), s, "a secret in an error message")
+			}
+		}
+	}
+	var logged int
+	for _, fl := range flows() {
+		t.Run(fl.name, func(t *testing.T) {
+			for n := 1; ; n++ {
+				e := newEnv(t, fl.opts...)
+				run := fl.setup(e)
+				e.mailer.err = errors.New("smtp: cannot deliver code to user")
+				r1 := run() // without failure, then with
+				e.fault.arm(n)
+				r2 := run()
+				_, failed := e.fault.disarm()
+				check(t, e, []resp{r1, r2})
+				logged += len(e.logs.String())
+				if failed == "" {
+					break
+				}
+				require.Contains(t, e.logs.String(), "store failed")
+			}
+		})
+	}
+	require.Positive(t, logged, "the logs were captured")
+
+	// A mailer whose error quotes the code.
+	e := newEnv(t)
+	p := e.signUp("dev-a")
+	e.mailer.err = &quotingErr{e.mailer}
+	require.Equal(t, http.StatusAccepted, e.put("/password/reset", map[string]any{"linked_id": p.email}).Status)
+	code := e.mailer.last(t).code
+	assert.Contains(t, e.logs.String(), "[code]")
+	assert.NotContains(t, e.logs.String(), code)
+}
+
+type quotingErr struct{ m *fakeMailer }
+
+func (q *quotingErr) Error() string { return "could not send " + q.m.sent[len(q.m.sent)-1].code }
+
+func TestErrorTextHasNoSecrets(t *testing.T) {
+	e := newEnv(t)
+	p := e.signUp("dev-a")
+	key := e.withdraw(p, nil)
+	_, err := e.svc.signInEmail(context.Background(), client{device: DeviceInfo{Platform: "ios", DeviceID: "d"}}, p.email, p.password)
+	require.ErrorIs(t, err, ErrAccountWithdrawn)
+	var ae *Error
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, key, ae.WithdrawalKey)
+	assert.NotContains(t, err.Error(), key)
+	assert.NotContains(t, fmt.Sprintf("%v %+v", err, err), p.password)
+}
+
+// ---- concurrency: one winner, clean errors ----
+
+func parallel(n int, f func(i int) resp) []resp {
+	out := make([]resp, n)
+	var wg sync.WaitGroup
+	start := make(chan struct{})
+	for i := range n {
+		wg.Go(func() {
+			<-start
+			out[i] = f(i)
+		})
+	}
+	close(start)
+	wg.Wait()
+	return out
+}
+
+func statuses(rs []resp) map[string]int {
+	m := map[string]int{}
+	for _, r := range rs {
+		m[fmt.Sprintf("%d %s", r.Status, r.code())]++
+	}
+	return m
+}
+
+func TestConcurrentSignUpsOneEmail(t *testing.T) {
+	e := newEnv(t)
+	rs := parallel(16, func(i int) resp {
+		return e.put("/email/signup", with(device(fmt.Sprintf("d%d", i)), "linked_id", "race@example.com", "linked_password", "12345678"))
+	})
+	assert.Equal(t, map[string]int{"201 ": 1, "409 EMAIL_TAKEN": 15}, statuses(rs))
+}
+
+func TestConcurrentNicknameClaims(t *testing.T) {
+	e := newEnv(t)
+	var ps []player
+	for i := range 12 {
+		ps = append(ps, e.signUp(fmt.Sprintf("d%d", i)))
+	}
+	rs := parallel(len(ps), func(i int) resp {
+		return e.put("/nickname", map[string]any{"nickname": []string{"Crown", "CROWN", "crown"}[i%3]}, bearerOpt(ps[i].access))
+	})
+	assert.Equal(t, map[string]int{"200 ": 1, "409 NICKNAME_TAKEN": 11}, statuses(rs))
+}
+
+func TestConcurrentRefreshes(t *testing.T) {
+	e := newEnv(t)
+	p := e.signUp("dev-a")
+	rs := parallel(16, func(int) resp { return e.put("/token/refresh", map[string]any{"refresh_token": p.refresh}) })
+	assert.Equal(t, map[string]int{"200 ": 16}, statuses(rs), "inside the grace window every retry gets the pair")
+	next := map[string]bool{}
+	for _, r := range rs {
+		next[r.str("Token", "RefreshToken")] = true
+	}
+	assert.Len(t, next, 1, "one rotation")
+	s, err := e.mem.GetSession(context.Background(), sessionOf(t, e, p.access))
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), s.Generation)
+
+	// With a clock that moves past a tiny grace window: one rotation; the
+	// requests that come later in time are reuse, which ends the session.
+	e = newEnv(t, func(c *Config) { c.RefreshGrace = time.Nanosecond })
+	p = e.signUp("dev-a")
+	rs = parallel(16, func(int) resp {
+		e.clock.Advance(time.Millisecond)
+		return e.put("/token/refresh", map[string]any{"refresh_token": p.refresh})
+	})
+	st := statuses(rs)
+	assert.Equal(t, 16, st["200 "]+st["401 REFRESH_TOKEN_REUSED"]+st["401 SESSION_REVOKED"], st)
+	next = map[string]bool{}
+	for _, r := range rs {
+		if r.Status == http.StatusOK {
+			next[r.str("Token", "RefreshToken")] = true
+		}
+	}
+	assert.Len(t, next, 1, "one rotation: %v", st)
+	s, err = e.mem.GetSession(context.Background(), sessionOf(t, e, p.access))
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), s.Generation)
+}
+
+func TestSimultaneousSignInsOnTwoDevices(t *testing.T) {
+	e := newEnv(t)
+	p := e.signUp("dev-0")
+	for round := range 5 {
+		rs := parallel(2, func(i int) resp {
+			return e.put("/email/signin", with(device(fmt.Sprintf("dev-%d-%d", round, i)), "linked_id", p.email, "linked_password", p.password))
+		})
+		require.Equal(t, map[string]int{"200 ": 2}, statuses(rs))
+		var live, replaced int
+		for _, r := range rs {
+			s := e.call(http.MethodGet, "/token/status", nil, bearerOpt(r.str("Token", "AccessToken")))
+			switch {
+			case s.Status == http.StatusOK:
+				live++
+			case s.code() == CodeSessionReplaced:
+				replaced++
+			}
+		}
+		assert.Equal(t, 1, live, "round %d", round)
+		assert.Equal(t, 1, replaced, "round %d", round)
+		e.clock.Advance(time.Second)
+	}
+}
+
+func TestConcurrentLinksOneEmail(t *testing.T) {
+	e := newEnv(t)
+	var gs []player
+	for i := range 8 {
+		gs = append(gs, e.guest(fmt.Sprintf("g%d", i)))
+	}
+	rs := parallel(len(gs), func(i int) resp {
+		return e.put("/email/link", map[string]any{"linked_id": "one@example.com", "linked_password": "12345678"}, bearerOpt(gs[i].access))
+	})
+	assert.Equal(t, map[string]int{"200 ": 1, "409 EMAIL_TAKEN": 7}, statuses(rs))
+}
+
+func TestHashConcurrencyIsBounded(t *testing.T) {
+	h := newHasher(tinyArgon.withDefaults(), 2)
+	ctx := context.Background()
+	// Many at once all finish...
+	var wg sync.WaitGroup
+	for range 16 {
+		wg.Go(func() {
+			_, err := h.hash(ctx, "password")
+			assert.NoError(t, err)
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, int64(16), h.runs.Load())
+	assert.Empty(t, h.sem, "every slot given back")
+
+	// ...but with every slot taken, a hash waits for one instead of running,
+	// and gives up with its request.
+	h.sem <- struct{}{}
+	h.sem <- struct{}{}
+	cctx, cancel := context.WithCancel(ctx)
+	done := make(chan error)
+	go func() {
+		_, err := h.hash(cctx, "password")
+		done <- err
+	}()
+	cancel()
+	assert.ErrorIs(t, <-done, context.Canceled)
+	assert.Equal(t, int64(16), h.runs.Load(), "it never ran")
+	<-h.sem
+	_, err := h.hash(ctx, "password")
+	assert.NoError(t, err)
+}
+
+// ---- password hashes ----
+
+func TestPHC(t *testing.T) {
+	ctx := context.Background()
+	p := Argon2Params{}.withDefaults()
+	assert.Equal(t, Argon2Params{Memory: 19456, Time: 2, Threads: 1, KeyLen: 32, SaltLen: 16}, p, "OWASP defaults")
+	h := newHasher(tinyArgon.withDefaults(), 1)
+	phc, err := h.hash(ctx, "pässwörd 🎮")
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(phc, "$argon2id$v=19$m=64,t=1,p=1$"), phc)
+	ok, stale, err := h.verify(ctx, phc, "pässwörd 🎮")
+	require.NoError(t, err)
+	assert.True(t, ok)
+	assert.False(t, stale)
+	ok, _, err = h.verify(ctx, phc, "password")
+	require.NoError(t, err)
+	assert.False(t, ok)
+
+	stronger := newHasher(Argon2Params{Memory: 128, Time: 2, Threads: 1}.withDefaults(), 1)
+	ok, stale, err = stronger.verify(ctx, phc, "pässwörd 🎮")
+	require.NoError(t, err)
+	assert.True(t, ok, "old parameters keep verifying")
+	assert.True(t, stale, "and ask for a rehash")
+
+	for _, bad := range []string{"", "$argon2i$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$a2V5a2V5a2V5a2V5a2V5a2V5",
+		"$argon2id$v=18$m=64,t=1,p=1$c2FsdHNhbHQ$a2V5a2V5a2V5a2V5a2V5a2V5",
+		"$argon2id$v=19$m=99999999,t=1,p=1$c2FsdHNhbHQ$a2V5a2V5a2V5a2V5a2V5a2V5",
+		"$argon2id$v=19$m=64,t=1,p=0$c2FsdHNhbHQ$a2V5a2V5a2V5a2V5a2V5a2V5",
+		"$argon2id$v=19$m=64,t=1,x=1$c2FsdHNhbHQ$a2V5a2V5a2V5a2V5a2V5a2V5",
+		"$argon2id$v=19$m=64,t=1,p=1$!!$a2V5a2V5a2V5a2V5a2V5a2V5",
+		"$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$a2V5"} {
+		_, _, err := h.verify(ctx, bad, "x")
+		assert.ErrorIs(t, err, errBadHash, bad)
+	}
+}
+
+func TestRehashOnSignIn(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	p := e.signUp("dev-a")
+	old := newHasher(Argon2Params{Memory: 32, Time: 1, Threads: 1}.withDefaults(), 1)
+	phc, err := old.hash(ctx, p.password)
+	require.NoError(t, err)
+	require.NoError(t, e.mem.UpdateAccount(ctx, p.id, storage.AccountUpdate{PasswordHash: &phc, At: e.clock.Now()}))
+	e.signIn(p, "dev-a")
+	a, err := e.mem.GetAccount(ctx, p.id)
+	require.NoError(t, err)
+	assert.True(t, strings.HasPrefix(a.PasswordHash, "$argon2id$v=19$m=64,t=1,p=1$"), a.PasswordHash)
+	e.signIn(p, "dev-a")
+}
+
+func TestRulesUnits(t *testing.T) {
+	for lang, want := range map[string]string{"KO": "KR", "ko": "KR", "JA": "JP", "en-GB": "GB", "en_US": "US", "pt-BR": "BR", "": "", "??": "", "zh-Hant": "TW"} {
+		assert.Equal(t, want, regionOf(lang), lang)
+	}
+	assert.Regexp(t, `^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`, newAccountID())
+	assert.Regexp(t, `^[a-z2-7]{24}$`, newOpenID())
+	assert.Regexp(t, `^[0-9]{8}$`, newResetCode())
+	assert.Regexp(t, `^[A-Za-z0-9_-]{22}$`, newSessionID())
+	seen := map[string]bool{}
+	for range 1000 {
+		c := newResetCode()
+		seen[c[:1]] = true
+	}
+	assert.Len(t, seen, 10, "leading digits all occur: codes are zero-padded, uniform")
+	for _, ok := range []string{"a@b.co", "first.last+tag@example.com"} {
+		assert.NoError(t, checkEmail("f", ok), ok)
+	}
+	for _, bad := range []string{"", "a", "a@b", "A <a@b.co>", "a@b.co (c)", "a b@c.de", strings.Repeat("a", 250) + "@b.co"} {
+		assert.Error(t, checkEmail("f", normalizeEmail(bad)), bad)
+	}
+}
+
+// ---- every error row of API.md ----
+
+func TestErrorTable(t *testing.T) {
+	ctx := context.Background()
+	rows := []struct {
+		status int
+		code   string
+		do     func(e *env) resp
+		extra  func(t *testing.T, e *env, r resp)
+	}{
+		{400, CodeInvalidRequest, func(e *env) resp { return e.put("/email/signin", "{") }, nil},
+		{401, CodeTokenMissing, func(e *env) resp { return e.call(http.MethodGet, "/token/status", nil) }, nil},
+		{401, CodeTokenMissing, func(e *env) resp { return e.put("/token/refresh", map[string]any{"refresh_token": ""}) }, nil},
+		{401, CodeInvalidCredentials, func(e *env) resp {
+			return e.put("/email/signin", with(device("d"), "linked_id", "x@example.com", "linked_password", "12345678"))
+		}, nil},
+		{401, CodeTokenInvalid, func(e *env) resp { return e.call(http.MethodGet, "/token/status", nil, bearerOpt("a.b.c")) }, nil},
+		{401, CodeTokenInvalid, func(e *env) resp {
+			p := e.signUp("d")
+			forged := p.refresh[:len(p.refresh)-2] + "AA"
+			if forged == p.refresh {
+				forged = p.refresh[:len(p.refresh)-2] + "BB"
+			}
+			return e.put("/token/refresh", map[string]any{"refresh_token": forged})
+		}, nil},
+		{401, CodeTokenExpired, func(e *env) resp {
+			p := e.signUp("d")
+			e.clock.Advance(2 * time.Hour)
+			return e.call(http.MethodGet, "/token/status", nil, bearerOpt(p.access))
+		}, nil},
+		{401, CodeSessionRevoked, func(e *env) resp {
+			p := e.signUp("d")
+			e.put("/signout", nil, bearerOpt(p.access))
+			return e.call(http.MethodGet, "/token/status", nil, bearerOpt(p.access))
+		}, nil},
+		{401, CodeSessionReplaced, func(e *env) resp {
+			p := e.signUp("d")
+			e.signIn(p, "d2")
+			return e.put("/token/refresh", map[string]any{"refresh_token": p.refresh})
+		}, nil},
+		{401, CodeRefreshReused, func(e *env) resp {
+			p := e.signUp("d")
+			e.put("/token/refresh", map[string]any{"refresh_token": p.refresh})
+			e.clock.Advance(time.Minute)
+			return e.put("/token/refresh", map[string]any{"refresh_token": p.refresh})
+		}, nil},
+		{403, CodeAccountWithdrawn, func(e *env) resp {
+			p := e.signUp("d")
+			e.withdraw(p, nil)
+			return e.put("/email/signin", with(device("d"), "linked_id", p.email, "linked_password", p.password))
+		}, func(t *testing.T, e *env, r resp) { assert.NotEmpty(t, r.str("WithdrawalKey")) }},
+		{403, CodeAccountBlocked, func(e *env) resp {
+			p := e.signUp("d")
+			_, err := e.svc.BlockPlayer(ctx, p.id, BlockSpec{Reason: "r"})
+			require.NoError(e.t, err)
+			return e.put("/email/signin", with(device("d"), "linked_id", p.email, "linked_password", p.password))
+		}, func(t *testing.T, e *env, r resp) {
+			assert.NotEmpty(t, r.str("BlockKey"))
+			assert.ElementsMatch(t, []string{"uuid", "nickname", "blockReason", "blockDate"}, keys(r.Body["ErrorData"].(map[string]any)))
+			assert.Equal(t, "permanent", r.str("ErrorData", "blockDate"))
+		}},
+		{403, CodeDeviceBlocked, func(e *env) resp {
+			_, err := e.svc.BlockDevice(ctx, "bad", BlockSpec{Reason: "r"})
+			require.NoError(e.t, err)
+			return e.put("/guest/signin", device("bad"))
+		}, func(t *testing.T, e *env, r resp) {
+			assert.Equal(t, map[string]any{"deviceUniqueId": "bad"}, r.Body["ErrorData"])
+		}},
+		{404, CodeAccountNotFound, func(e *env) resp {
+			p := e.signUp("d")
+			require.NoError(e.t, e.mem.DeleteAccount(ctx, p.id))
+			return e.call(http.MethodGet, "/token/status", nil, bearerOpt(p.access))
+		}, nil},
+		{404, CodeWithdrawalKeyInvalid, func(e *env) resp { return e.put("/withdrawal/search", map[string]any{"withdrawal_key": "nope"}) }, nil},
+		{404, CodeWithdrawalKeyInvalid, func(e *env) resp {
+			return e.put("/withdrawal/restore", with(device("d"), "withdrawal_key", "nope"))
+		}, nil},
+		{404, CodeBlockKeyInvalid, func(e *env) resp { return e.put("/block/reason", map[string]any{"block_key": "nope"}) }, nil},
+		{409, CodeEmailTaken, func(e *env) resp {
+			p := e.signUp("d")
+			return e.put("/email/signup", with(device("d"), "linked_id", p.email, "linked_password", "12345678"))
+		}, nil},
+		{409, CodeNicknameTaken, func(e *env) resp {
+			p, q := e.signUp("d"), e.signUp("d2")
+			e.put("/nickname", map[string]any{"nickname": "Same"}, bearerOpt(p.access))
+			return e.put("/nickname", map[string]any{"nickname": "sAME"}, bearerOpt(q.access))
+		}, nil},
+		{400, CodeResetCodeInvalid, func(e *env) resp {
+			p := e.signUp("d")
+			return e.put("/password/reset/confirm", map[string]any{"linked_id": p.email, "code": "12", "new_password": "12345678"})
+		}, nil},
+		{410, CodeRefreshExpired, func(e *env) resp {
+			p := e.signUp("d")
+			e.clock.Advance(366 * 24 * time.Hour)
+			return e.put("/token/refresh", map[string]any{"refresh_token": p.refresh})
+		}, nil},
+		{410, CodeWithdrawalPeriodExpired, func(e *env) resp {
+			key := e.withdraw(e.signUp("d"), nil)
+			e.clock.Advance(8 * 24 * time.Hour)
+			_, err := e.svc.PurgeWithdrawn(ctx)
+			require.NoError(e.t, err)
+			return e.put("/withdrawal/restore", with(device("d"), "withdrawal_key", key))
+		}, nil},
+		{429, CodeRateLimited, func(e *env) resp {
+			var r resp
+			for range DefaultSignInLimit + 1 {
+				r = e.put("/email/signin", with(device("d"), "linked_id", "x@example.com", "linked_password", "12345678"))
+			}
+			return r
+		}, func(t *testing.T, e *env, r resp) { assert.NotEmpty(t, r.Header.Get("Retry-After")) }},
+		{503, CodeUnavailable, func(e *env) resp {
+			e.fault.arm(1)
+			defer e.fault.disarm()
+			return e.put("/nickname/exists", map[string]any{"nickname": "x"})
+		}, nil},
+	}
+	codes := map[string]bool{}
+	for _, row := range rows {
+		t.Run(row.code, func(t *testing.T) {
+			e := newEnv(t, func(c *Config) {
+				if row.code == CodeRateLimited {
+					c.SignInLimit = 0
+				}
+			})
+			r := row.do(e)
+			requireError(t, r, row.status, row.code)
+			if row.extra != nil {
+				row.extra(t, e, r)
+			}
+			codes[row.code] = true
+		})
+	}
+	all := []string{CodeInvalidRequest, CodeTokenMissing, CodeInvalidCredentials, CodeTokenInvalid, CodeTokenExpired,
+		CodeSessionRevoked, CodeSessionReplaced, CodeRefreshReused, CodeAccountWithdrawn, CodeAccountBlocked,
+		CodeDeviceBlocked, CodeAccountNotFound, CodeWithdrawalKeyInvalid, CodeBlockKeyInvalid, CodeEmailTaken,
+		CodeNicknameTaken, CodeResetCodeInvalid, CodeRefreshExpired, CodeWithdrawalPeriodExpired, CodeRateLimited, CodeUnavailable}
+	var missing []string
+	for _, c := range all {
+		if !codes[c] {
+			missing = append(missing, c)
+		}
+	}
+	sort.Strings(missing)
+	assert.Empty(t, missing, "every row of API.md is pinned")
+}
+
+func TestErrorValues(t *testing.T) {
+	e := ErrAccountBlocked.with("account is blocked until tomorrow")
+	e.BlockKey = "k"
+	var err error = fmt.Errorf("wrapped: %w", e)
+	assert.ErrorIs(t, err, ErrAccountBlocked)
+	assert.NotErrorIs(t, err, ErrDeviceBlocked)
+	assert.Equal(t, "ACCOUNT_BLOCKED: account is blocked until tomorrow", e.Error())
+
+	u := &Error{Code: CodeUnavailable, Status: 503, Message: "x", Err: errInjected}
+	assert.ErrorIs(t, u, errInjected)
+	assert.ErrorIs(t, u, ErrUnavailable)
+
+	rec := httptest.NewRecorder()
+	WriteError(rec, errors.New("raw failure"))
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	assert.JSONEq(t, `{"ErrorCode":"UNAVAILABLE","Message":"service temporarily unavailable"}`, rec.Body.String())
+
+	rec = httptest.NewRecorder()
+	rl := ErrRateLimited.with("slow down")
+	rl.RetryAfter = 1500 * time.Millisecond
+	WriteError(rec, rl)
+	assert.Equal(t, "2", rec.Header().Get("Retry-After"))
+	assert.Equal(t, http.StatusTooManyRequests, rec.Code)
+}
