@@ -27,14 +27,14 @@ func scanSession(r pgx.Row) (storage.Session, error) {
 }
 
 // CreateSession implements storage.Sessions. It holds the account's advisory
-// lock, so concurrent sign-ins of one account cannot both keep keep.
+// lock, as does every write to several of an account's sessions: concurrent
+// sign-ins cannot both keep keep, and a withdrawal or a revoke-all cannot
+// miss a session being created.
 func (s *Store) CreateSession(ctx context.Context, ss storage.Session, keep int) ([]string, error) {
 	var replaced []string
 	err := s.tx(ctx, func(tx pgx.Tx) error {
-		if keep > 0 {
-			if err := s.lock(ctx, tx, "account "+ss.AccountID); err != nil {
-				return err
-			}
+		if err := s.lock(ctx, tx, "account "+ss.AccountID); err != nil {
+			return err
 		}
 		_, err := tx.Exec(ctx, s.q(`INSERT INTO gameauth_sessions (`+sessionCols+`)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`),
@@ -126,9 +126,18 @@ func (s *Store) RevokeSession(ctx context.Context, id string, reason storage.Rev
 	return wrap("revoke session", err)
 }
 
-// RevokeSessions implements storage.Sessions.
+// RevokeSessions implements storage.Sessions, under the account's advisory
+// lock (see CreateSession).
 func (s *Store) RevokeSessions(ctx context.Context, accountID, except string, reason storage.RevokeReason, now time.Time) ([]string, error) {
-	revoked, err := s.revokeAll(ctx, s.pool, accountID, except, reason, now)
+	var revoked []string
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		if err := s.lock(ctx, tx, "account "+accountID); err != nil {
+			return err
+		}
+		var err error
+		revoked, err = s.revokeAll(ctx, tx, accountID, except, reason, now)
+		return err
+	})
 	if err != nil {
 		return nil, wrap("revoke sessions", err)
 	}
