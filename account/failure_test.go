@@ -365,6 +365,12 @@ func flows() []flow {
 			e.fault.seen("device", "dev-x")
 			return func() resp { _, err := e.svc.BlockDevice(ctx, "dev-x", BlockSpec{Reason: "x"}); return admin(err) }
 		}},
+		{name: "admin unblock device", status: 200, setup: func(e *env) func() resp {
+			e.fault.seen("device", "dev-x")
+			_, err := e.svc.BlockDevice(ctx, "dev-x", BlockSpec{Reason: "x"})
+			require.NoError(e.t, err)
+			return func() resp { return admin(e.svc.UnblockDevice(ctx, "dev-x")) }
+		}},
 		{name: "admin revoke sessions", status: 200, setup: func(e *env) func() resp {
 			p := e.signUp("dev-a")
 			return func() resp { return admin(e.svc.RevokePlayerSessions(ctx, p.id)) }
