@@ -15,13 +15,19 @@ package gameauth
 
 import (
 	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/netip"
 	"sync"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+
 	"github.com/gameauth/gameauth/account"
+	"github.com/gameauth/gameauth/cluster"
 	"github.com/gameauth/gameauth/middleware"
 	"github.com/gameauth/gameauth/revocation"
 	"github.com/gameauth/gameauth/storage"
@@ -69,6 +75,27 @@ type Config struct {
 	// set it (for example 10s) when several share the store.
 	KeyPropagation time.Duration
 
+	// Redis, when set, joins this process to the others sharing the store:
+	// revocations, blocks and key rotations are broadcast to every node at
+	// once, and the sign-in rate limit is counted across nodes (each node
+	// falls back to its own while Redis is unreachable). RedisURL
+	// ("redis://host:6379/0") is the same for a client New makes and Close
+	// closes.
+	Redis    redis.UniversalClient
+	RedisURL string
+	// NodeID names this process in the broadcast; default a random ID.
+	NodeID string
+
+	// MaxWithdrawalPeriod bounds the grace period a withdrawal request may
+	// ask for. Default 30 days.
+	MaxWithdrawalPeriod time.Duration
+	// DefaultTimezone is the time zone of players whose requests name none.
+	// Default "UTC".
+	DefaultTimezone string
+	// CountryResolver gives a new player's country; nil: from the device
+	// language.
+	CountryResolver account.CountryResolver
+
 	// Mailer sends password-reset codes; nil: reset requests are accepted
 	// and nothing is sent.
 	Mailer account.Mailer
@@ -91,6 +118,8 @@ type Config struct {
 type GameAuth struct {
 	store     storage.Store
 	ownsStore bool
+	redis     redis.UniversalClient
+	ownsRedis bool
 	ring      *tokens.Ring
 	service   *account.Service
 	view      *revocation.View
@@ -118,10 +147,16 @@ func New(ctx context.Context, cfg Config) (*GameAuth, error) {
 		g.store, g.ownsStore = s, true
 	}
 	fail := func(err error) (*GameAuth, error) {
-		if g.ownsStore {
-			_ = g.store.Close()
-		}
+		g.closeResources()
 		return nil, err
+	}
+	g.redis = cfg.Redis
+	if g.redis == nil && cfg.RedisURL != "" {
+		opt, err := redis.ParseURL(cfg.RedisURL)
+		if err != nil {
+			return fail(fmt.Errorf("gameauth: RedisURL: %w", err))
+		}
+		g.redis, g.ownsRedis = redis.NewClient(opt), true
 	}
 	const skew = 30 * time.Second
 	ring, err := tokens.OpenRing(ctx, tokens.RingConfig{
@@ -149,6 +184,23 @@ func New(ctx context.Context, cfg Config) (*GameAuth, error) {
 		Clock:    cfg.Clock,
 		Logger:   cfg.Logger,
 	})
+	var events account.Events = g.view
+	var limiter account.Limiter
+	var broadcast *cluster.Broadcaster
+	if g.redis != nil {
+		broadcast = cluster.New(cluster.Config{Redis: g.redis, Local: g.view, Keys: ring, NodeID: cfg.NodeID, Logger: cfg.Logger})
+		events = broadcast
+		if cfg.SignInLimit >= 0 {
+			perMinute := cfg.SignInLimit
+			if perMinute == 0 {
+				perMinute = defaultSignInLimit
+			}
+			limiter = cluster.NewLimiter(cluster.LimiterConfig{
+				Redis: g.redis, PerMinute: perMinute, Logger: cfg.Logger,
+				Fallback: account.NewLocalLimiter(perMinute),
+			})
+		}
+	}
 	svc, err := account.New(account.Config{
 		Store:           g.store,
 		Ring:            ring,
@@ -164,7 +216,12 @@ func New(ctx context.Context, cfg Config) (*GameAuth, error) {
 		TrustedProxies:  cfg.TrustedProxies,
 		Mailer:          cfg.Mailer,
 		PasswordHashing: cfg.PasswordHashing,
-		Events:          g.view,
+		Limiter:         limiter,
+		Events:          events,
+
+		MaxWithdrawalPeriod: cfg.MaxWithdrawalPeriod,
+		DefaultTimezone:     cfg.DefaultTimezone,
+		CountryResolver:     cfg.CountryResolver,
 	})
 	if err != nil {
 		return fail(err)
@@ -177,9 +234,13 @@ func New(ctx context.Context, cfg Config) (*GameAuth, error) {
 	if err := g.view.Sync(ctx); err != nil {
 		return fail(err)
 	}
+	g.log.InfoContext(ctx, "gameauth: revocation view caught up from the store's change feed", "node", cfg.NodeID)
 	bg, cancel := context.WithCancel(context.Background())
 	g.cancel = cancel
 	g.start(bg, func(ctx context.Context) { _ = g.view.Run(ctx) })
+	if broadcast != nil {
+		g.start(bg, func(ctx context.Context) { _ = broadcast.Run(ctx) })
+	}
 	g.start(bg, func(ctx context.Context) { _ = svc.Run(ctx) })
 	g.start(bg, func(ctx context.Context) { g.every(ctx, cfg.SyncInterval, "key ring reload", ring.Reload) })
 	if cfg.KeyRotation > 0 {
@@ -192,6 +253,10 @@ func New(ctx context.Context, cfg Config) (*GameAuth, error) {
 	}
 	return g, nil
 }
+
+// defaultSignInLimit is account's default, needed here to size the shared
+// limiter the same way.
+const defaultSignInLimit = 10
 
 func withDefaults(cfg Config) Config {
 	if cfg.DBPath == "" {
@@ -214,6 +279,9 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.NodeID == "" {
+		cfg.NodeID = rand.Text()
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
@@ -272,9 +340,19 @@ func (g *GameAuth) Close() error {
 	g.once.Do(func() {
 		g.cancel()
 		g.wg.Wait()
-		if g.ownsStore {
-			err = g.store.Close()
-		}
+		err = g.closeResources()
 	})
 	return err
+}
+
+// closeResources closes what New opened itself.
+func (g *GameAuth) closeResources() error {
+	var errs []error
+	if g.ownsRedis {
+		errs = append(errs, g.redis.Close())
+	}
+	if g.ownsStore {
+		errs = append(errs, g.store.Close())
+	}
+	return errors.Join(errs...)
 }

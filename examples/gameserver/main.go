@@ -4,6 +4,9 @@
 //
 //	go run ./examples/gameserver
 //
+// Several processes share one PostgreSQL (-postgres) and Redis (-redis); see
+// the README's scale-out section.
+//
 // It mounts the account handler at /auth/, a protected GET /me that answers
 // the signed-in player, a protected GET /chat/ping marked with the service
 // "chat", and, when -admin-token is set, admin routes behind that token.
@@ -40,10 +43,11 @@ func main() {
 }
 
 type options struct {
-	addr, db, postgres, adminToken string
-	accessTTL, refreshTTL          time.Duration
-	refreshGrace, withdrawalGrace  time.Duration
-	signinLimit                    int
+	addr, db, postgres, redis     string
+	adminToken                    string
+	accessTTL, refreshTTL         time.Duration
+	refreshGrace, withdrawalGrace time.Duration
+	signinLimit                   int
 }
 
 func parseFlags(args []string) (options, error) {
@@ -56,6 +60,7 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.refreshTTL, "refresh-ttl", 365*24*time.Hour, "refresh-token absolute lifetime")
 	fs.DurationVar(&o.refreshGrace, "refresh-grace", 10*time.Second, "grace window in which a retried refresh gets the same tokens again")
 	fs.DurationVar(&o.withdrawalGrace, "withdrawal-grace", 7*24*time.Hour, "default withdrawal grace period")
+	fs.StringVar(&o.redis, "redis", "", "Redis URL (redis://host:6379/0); with several processes on one PostgreSQL: broadcast revocations, share rate limits")
 	fs.StringVar(&o.adminToken, "admin-token", "", "enables /admin/ routes, authenticated by 'Authorization: Bearer <admin token>'")
 	fs.IntVar(&o.signinLimit, "signin-limit", 10, "sign-in attempts per minute per account and per address; 0 turns limiting off")
 	return o, fs.Parse(args)
@@ -82,6 +87,7 @@ func run() error {
 		SignInLimit:     o.signinLimit,
 		Mailer:          logMailer{log},
 		Logger:          log,
+		RedisURL:        o.redis,
 	}
 	if o.signinLimit == 0 {
 		cfg.SignInLimit = -1

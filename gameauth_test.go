@@ -1,0 +1,257 @@
+package gameauth_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gameauth/gameauth"
+	"github.com/gameauth/gameauth/account"
+	"github.com/gameauth/gameauth/middleware"
+	"github.com/gameauth/gameauth/storage/memory"
+	"github.com/gameauth/gameauth/storage/sqlite"
+)
+
+// cheap keeps argon2 fast in tests.
+var cheap = account.Argon2Params{Memory: 64, Time: 1, Threads: 1}
+
+// server is a game server as a host would write it.
+func server(t testing.TB, auth *gameauth.GameAuth) *httptest.Server {
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", http.StripPrefix("/auth", auth.Handler()))
+	me := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, _ := middleware.PlayerFrom(r.Context())
+		_ = json.NewEncoder(w).Encode(p)
+	})
+	mux.Handle("GET /me", auth.Middleware()(me))
+	mux.Handle("GET /chat", auth.Middleware(middleware.Service("chat"))(me))
+	mux.Handle("GET /lobby", auth.Middleware(middleware.Optional())(me))
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+type reply struct {
+	status int
+	body   map[string]any
+}
+
+func call(t testing.TB, method, url, token string, body any) reply {
+	t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		require.NoError(t, err)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	require.NoError(t, err)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	defer res.Body.Close()
+	var m map[string]any
+	_ = json.NewDecoder(res.Body).Decode(&m)
+	return reply{res.StatusCode, m}
+}
+
+func tokensOf(t testing.TB, r reply) (access, refresh string) {
+	t.Helper()
+	tok, ok := r.body["Token"].(map[string]any)
+	require.True(t, ok, "no Token in %v", r.body)
+	return tok["AccessToken"].(string), tok["RefreshToken"].(string)
+}
+
+func signUp(t testing.TB, base, email, nickname, device string) (access, refresh string, player map[string]any) {
+	t.Helper()
+	r := call(t, "POST", base+"/auth/email/signup", "", map[string]any{
+		"linked_id": email, "linked_password": "correct horse", "nickname": nickname,
+		"platform": "pc", "device_id": device,
+	})
+	require.Equal(t, http.StatusCreated, r.status, r.body)
+	access, refresh = tokensOf(t, r)
+	return access, refresh, r.body["Player"].(map[string]any)
+}
+
+func TestEndToEnd(t *testing.T) {
+	ctx := context.Background()
+	auth, err := gameauth.New(ctx, gameauth.Config{Store: memory.New(), PasswordHashing: cheap})
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, auth.Close()) })
+	base := server(t, auth).URL
+
+	access, refresh, player := signUp(t, base, "ada@example.com", "Ada", "laptop-1")
+	id := player["UserUniqueID"].(string)
+
+	me := call(t, "GET", base+"/me", access, nil)
+	require.Equal(t, http.StatusOK, me.status)
+	assert.Equal(t, id, me.body["UserUniqueID"])
+	assert.Equal(t, "Ada", me.body["Nickname"])
+	assert.Equal(t, "laptop-1", me.body["DeviceID"])
+	assert.Equal(t, player["OpenID"], me.body["OpenID"])
+
+	// Anonymous requests pass optional routes only.
+	assert.Equal(t, http.StatusUnauthorized, call(t, "GET", base+"/me", "", nil).status)
+	assert.Equal(t, http.StatusOK, call(t, "GET", base+"/lobby", "", nil).status)
+
+	// A chat block refuses chat, and nothing else, from the next request.
+	key, err := auth.Service().BlockPlayer(ctx, id, account.BlockSpec{Reason: "spam", Services: []string{"chat"}})
+	require.NoError(t, err)
+	r := call(t, "GET", base+"/chat", access, nil)
+	assert.Equal(t, http.StatusForbidden, r.status)
+	assert.Equal(t, "ACCOUNT_BLOCKED", r.body["ErrorCode"])
+	assert.Equal(t, key, r.body["BlockKey"])
+	assert.Equal(t, http.StatusOK, call(t, "GET", base+"/me", access, nil).status)
+
+	// An account-wide block refuses every route at once; unblocking lifts it.
+	_, err = auth.Service().BlockPlayer(ctx, id, account.BlockSpec{Reason: "abuse", Until: time.Now().Add(time.Hour)})
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusForbidden, call(t, "GET", base+"/me", access, nil).status)
+	require.NoError(t, auth.Service().UnblockPlayer(ctx, id))
+	assert.Equal(t, http.StatusOK, call(t, "GET", base+"/me", access, nil).status)
+	assert.Equal(t, http.StatusOK, call(t, "GET", base+"/chat", access, nil).status)
+
+	// Refresh rotates; after a key rotation old and new tokens both verify.
+	r = call(t, "POST", base+"/auth/token/refresh", "", map[string]any{"refresh_token": refresh})
+	require.Equal(t, http.StatusOK, r.status, r.body)
+	access2, _ := tokensOf(t, r)
+	_, err = auth.Service().RotateSigningKey(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, http.StatusOK, call(t, "GET", base+"/me", access2, nil).status)
+	jwks := call(t, "GET", base+"/auth/.well-known/jwks.json", "", nil)
+	assert.Len(t, jwks.body["keys"], 2)
+
+	// A device block refuses the device's tokens.
+	_, err = auth.Service().BlockDevice(ctx, "laptop-1", account.BlockSpec{Reason: "cheat"})
+	require.NoError(t, err)
+	r = call(t, "GET", base+"/me", access2, nil)
+	assert.Equal(t, "DEVICE_BLOCKED", r.body["ErrorCode"])
+	require.NoError(t, auth.Service().UnblockDevice(ctx, "laptop-1"))
+
+	// Sign-out revokes the session at the middleware at once.
+	r = call(t, "POST", base+"/auth/signout", access2, nil)
+	require.Equal(t, http.StatusOK, r.status, r.body)
+	r = call(t, "GET", base+"/me", access2, nil)
+	assert.Equal(t, http.StatusUnauthorized, r.status)
+	assert.Equal(t, "SESSION_REVOKED", r.body["ErrorCode"])
+}
+
+func TestSignInOnAnotherDeviceReplacesTheSession(t *testing.T) {
+	auth, err := gameauth.New(context.Background(), gameauth.Config{Store: memory.New(), PasswordHashing: cheap})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = auth.Close() })
+	base := server(t, auth).URL
+	first, _, _ := signUp(t, base, "bo@example.com", "Bo", "phone")
+	r := call(t, "POST", base+"/auth/email/signin", "", map[string]any{
+		"linked_id": "bo@example.com", "linked_password": "correct horse", "platform": "pc", "device_id": "tablet",
+	})
+	require.Equal(t, http.StatusOK, r.status, r.body)
+	second, _ := tokensOf(t, r)
+	r = call(t, "GET", base+"/me", first, nil)
+	assert.Equal(t, "SESSION_REPLACED", r.body["ErrorCode"])
+	assert.Equal(t, http.StatusOK, call(t, "GET", base+"/me", second, nil).status)
+}
+
+func TestRestartKeepsKeysAndRevocations(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "game.db")
+	auth, err := gameauth.New(ctx, gameauth.Config{DBPath: path, PasswordHashing: cheap})
+	require.NoError(t, err)
+	srv := server(t, auth)
+	access, _, _ := signUp(t, srv.URL, "cy@example.com", "Cy", "pc-1")
+	other, _, _ := signUp(t, srv.URL, "di@example.com", "Di", "pc-2")
+	require.Equal(t, http.StatusOK, call(t, "POST", srv.URL+"/auth/signout", other, nil).status)
+	srv.Close()
+	require.NoError(t, auth.Close())
+	require.NoError(t, auth.Close(), "Close twice is fine")
+	_, err = os.Stat(path)
+	require.NoError(t, err, "the embedded default is a SQLite file at DBPath")
+
+	// A new process on the same file verifies the old tokens (same key ring)
+	// and still refuses the signed-out session (view loaded from the store).
+	auth, err = gameauth.New(ctx, gameauth.Config{DBPath: path, PasswordHashing: cheap})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = auth.Close() })
+	base := server(t, auth).URL
+	assert.Equal(t, http.StatusOK, call(t, "GET", base+"/me", access, nil).status)
+	r := call(t, "GET", base+"/me", other, nil)
+	assert.Equal(t, "SESSION_REVOKED", r.body["ErrorCode"])
+}
+
+func TestTwoNodesShareRevocationsOverRedis(t *testing.T) {
+	url := os.Getenv("GAMEAUTH_TEST_REDIS")
+	if url == "" {
+		t.Skip("GAMEAUTH_TEST_REDIS not set: skipping the Redis broadcast test")
+	}
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "shared.db")
+	// Two nodes on one store: each its own connection pool, as two
+	// processes would have. A long SyncInterval shows that the broadcast,
+	// not the periodic reconciliation, carries the block.
+	node := func() (*gameauth.GameAuth, string) {
+		store, err := sqlite.Open(ctx, path)
+		require.NoError(t, err)
+		auth, err := gameauth.New(ctx, gameauth.Config{Store: store, RedisURL: url, PasswordHashing: cheap, SyncInterval: time.Hour})
+		require.NoError(t, err)
+		t.Cleanup(func() { _ = auth.Close(); _ = store.Close() })
+		return auth, server(t, auth).URL
+	}
+	a, baseA := node()
+	_, baseB := node()
+	access, _, player := signUp(t, baseA, "eve@example.com", "Eve", "pc-1")
+	require.Equal(t, http.StatusOK, call(t, "GET", baseB+"/me", access, nil).status)
+
+	_, err := a.Service().BlockPlayer(ctx, player["UserUniqueID"].(string), account.BlockSpec{Reason: "abuse"})
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		return call(t, "GET", baseB+"/me", access, nil).status == http.StatusForbidden
+	}, 2*time.Second, 2*time.Millisecond, "node B refuses the token blocked on node A")
+}
+
+func ExampleNew() {
+	ctx := context.Background()
+	auth, err := gameauth.New(ctx, gameauth.Config{
+		Store:           memory.New(),                              // default: SQLite in ./gameauth.db
+		PasswordHashing: account.Argon2Params{Memory: 64, Time: 1}, // default: OWASP's argon2id; cheap for the example
+	})
+	if err != nil {
+		panic(err)
+	}
+	defer auth.Close()
+
+	mux := http.NewServeMux()
+	mux.Handle("/auth/", http.StripPrefix("/auth", auth.Handler()))
+	mux.Handle("GET /me", auth.Middleware()(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, _ := middleware.PlayerFrom(r.Context())
+		fmt.Fprintf(w, "hello %s", p.Nickname)
+	})))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+
+	res, _ := http.Post(srv.URL+"/auth/email/signup", "application/json", bytes.NewBufferString(
+		`{"linked_id":"ada@example.com","linked_password":"correct horse","nickname":"Ada","platform":"pc","device_id":"d1"}`))
+	var signup struct{ Token struct{ AccessToken string } }
+	_ = json.NewDecoder(res.Body).Decode(&signup)
+	res.Body.Close()
+
+	req, _ := http.NewRequest("GET", srv.URL+"/me", nil)
+	req.Header.Set("Authorization", "Bearer "+signup.Token.AccessToken)
+	res, _ = http.DefaultClient.Do(req)
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	fmt.Println(res.StatusCode, string(body))
+	// Output: 200 hello Ada
+}
