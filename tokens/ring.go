@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -175,11 +176,16 @@ func OpenRing(ctx context.Context, cfg RingConfig) (*Ring, error) {
 	if len(s.keys) == 0 || s.keys[len(s.keys)-1].alg != r.alg {
 		// No key at all: sign at once. A key of another algorithm is
 		// signing: switch to the configured one after Propagation.
-		active := r.clock()
+		active, kid := r.clock(), ""
 		if len(s.keys) > 0 {
 			active = active.Add(r.propagation)
+		} else {
+			// The first key of an empty store has a fixed ID, so processes
+			// starting together add one key between them, not one each
+			// that the others would not know until their next Reload.
+			kid = firstKeyID(r.alg)
 		}
-		if _, err := r.addSigningKey(ctx, active); err != nil {
+		if _, err := r.addSigningKey(ctx, active, kid); err != nil && !(kid != "" && errors.Is(err, storage.ErrConflict)) {
 			return nil, err
 		}
 	}
@@ -198,7 +204,7 @@ func OpenRing(ctx context.Context, cfg RingConfig) (*Ring, error) {
 func (r *Ring) Rotate(ctx context.Context) (kid string, err error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	kid, err = r.addSigningKey(ctx, r.clock().Add(r.propagation))
+	kid, err = r.addSigningKey(ctx, r.clock().Add(r.propagation), "")
 	if err != nil {
 		return "", err
 	}
@@ -261,7 +267,12 @@ func (r *Ring) addSecret(ctx context.Context) error {
 	return nil
 }
 
-func (r *Ring) addSigningKey(ctx context.Context, activeAt time.Time) (string, error) {
+// firstKeyID is the ID of the first signing key of an empty store.
+func firstKeyID(alg Algorithm) string { return "first-" + strings.ToLower(string(alg)) }
+
+// addSigningKey adds a signing key active from activeAt, with ID kid (""
+// for a random one).
+func (r *Ring) addSigningKey(ctx context.Context, activeAt time.Time, kid string) (string, error) {
 	if s := r.set.Load(); s != nil && len(s.keys) > 0 {
 		// Sort strictly after the newest key, even in a store that keeps
 		// timestamps to the second, so every process agrees which signs.
@@ -269,9 +280,11 @@ func (r *Ring) addSigningKey(ctx context.Context, activeAt time.Time) (string, e
 			activeAt = newest.Add(time.Second)
 		}
 	}
-	var id [12]byte
-	rand.Read(id[:])
-	kid := base64.RawURLEncoding.EncodeToString(id[:])
+	if kid == "" {
+		var id [12]byte
+		rand.Read(id[:])
+		kid = base64.RawURLEncoding.EncodeToString(id[:])
+	}
 	k := storage.Key{ID: kid, Use: useSig, Algorithm: string(r.alg), CreatedAt: r.clock(), ActiveAt: activeAt}
 	var priv []byte
 	switch r.alg {
