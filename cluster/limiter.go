@@ -30,7 +30,15 @@ type Limiter struct {
 	fallback  Fallback
 	log       *slog.Logger
 	down      atomic.Bool
+	// retryAt (unix nanos) is when to try Redis again after a failure:
+	// until then attempts go straight to the fallback instead of each
+	// waiting out a dial timeout.
+	retryAt atomic.Int64
 }
+
+// retryDelay is how long the limiter keeps to its fallback after Redis
+// failed before it tries Redis again.
+const retryDelay = time.Second
 
 // LimiterConfig configures a Limiter. Redis, PerMinute and Fallback are
 // required.
@@ -64,6 +72,9 @@ return n`)
 // Allow counts an attempt under key at now and reports whether it is within
 // the limit; if not, retryAfter is the time left in the window.
 func (l *Limiter) Allow(ctx context.Context, key string, now time.Time) (bool, time.Duration, error) {
+	if l.down.Load() && time.Now().UnixNano() < l.retryAt.Load() {
+		return l.fallback.Allow(ctx, key, now)
+	}
 	window := now.Truncate(time.Minute)
 	left := window.Add(time.Minute).Sub(now)
 	// Keys hold emails and addresses: Redis sees only their hash.
@@ -73,6 +84,7 @@ func (l *Limiter) Allow(ctx context.Context, key string, now time.Time) (bool, t
 	defer cancel()
 	n, err := incr.Run(ctx, l.rdb, []string{k}, (left + time.Second).Milliseconds()).Int64()
 	if err != nil {
+		l.retryAt.Store(time.Now().Add(retryDelay).UnixNano())
 		if l.down.CompareAndSwap(false, true) {
 			l.log.WarnContext(ctx, "gameauth: shared rate limit unreachable; each node limits on its own until Redis is back", "err", err)
 		}

@@ -47,6 +47,7 @@ type options struct {
 	adminToken                    string
 	accessTTL, refreshTTL         time.Duration
 	refreshGrace, withdrawalGrace time.Duration
+	keyPropagation                time.Duration
 	signinLimit                   int
 }
 
@@ -61,6 +62,7 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.refreshGrace, "refresh-grace", 10*time.Second, "grace window in which a retried refresh gets the same tokens again")
 	fs.DurationVar(&o.withdrawalGrace, "withdrawal-grace", 7*24*time.Hour, "default withdrawal grace period")
 	fs.StringVar(&o.redis, "redis", "", "Redis URL (redis://host:6379/0); with several processes on one PostgreSQL: broadcast revocations, share rate limits")
+	fs.DurationVar(&o.keyPropagation, "key-propagation", 10*time.Second, "with -postgres: how long a rotated signing key waits before it signs, so every node verifies it first")
 	fs.StringVar(&o.adminToken, "admin-token", "", "enables /admin/ routes, authenticated by 'Authorization: Bearer <admin token>'")
 	fs.IntVar(&o.signinLimit, "signin-limit", 10, "sign-in attempts per minute per account and per address; 0 turns limiting off")
 	return o, fs.Parse(args)
@@ -99,7 +101,7 @@ func run() error {
 		}
 		defer store.Close()
 		cfg.Store = store
-		cfg.KeyPropagation = 10 * time.Second
+		cfg.KeyPropagation = o.keyPropagation
 	}
 	auth, err := gameauth.New(ctx, cfg)
 	if err != nil {
