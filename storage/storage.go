@@ -80,7 +80,8 @@ func ConflictField(err error) string {
 
 // NicknameKey is the form in which nicknames are compared for uniqueness:
 // Unicode case folding, so "Hero", "HERO" and "hero" are one nickname. Every
-// backend indexes this form.
+// backend indexes this form. NicknameKey("") is "": no nickname, which is
+// never unique.
 func NicknameKey(nickname string) string {
 	return cases.Fold().String(nickname)
 }

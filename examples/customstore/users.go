@@ -125,12 +125,12 @@ func migrate(ctx context.Context, tx *sql.Tx) error {
 			linkType, linkID = storage.LinkEmail, strings.ToLower(strings.TrimSpace(p.email.String))
 			claim("email " + linkID)
 		}
-		if key := nicknameKey(p.displayName); key != "" {
+		if key := storage.NicknameKey(p.displayName); key != "" {
 			claim("nickname " + key)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET open_id = ?, linked_type = ?, linked_id = ?,
 			nickname_key = ?, updated_at = created_at WHERE id = ?`,
-			strings.ToLower(rand.Text()), linkType, linkID, nicknameKey(p.displayName), p.id); err != nil {
+			strings.ToLower(rand.Text()), linkType, linkID, storage.NicknameKey(p.displayName), p.id); err != nil {
 			return err
 		}
 	}
@@ -145,15 +145,6 @@ func migrate(ctx context.Context, tx *sql.Tx) error {
 		}
 	}
 	return nil
-}
-
-// nicknameKey is the indexed form of a nickname; "" (no nickname) stays ""
-// and is not unique.
-func nicknameKey(nickname string) string {
-	if nickname == "" {
-		return ""
-	}
-	return storage.NicknameKey(nickname)
 }
 
 // emailColumn is the game's email column for a link: the address of an
@@ -239,7 +230,7 @@ func (u *userStore) CreateAccount(ctx context.Context, a storage.Account) error 
 	}
 	err = u.tx(ctx, func(tx *sql.Tx) error {
 		link := &storage.Link{Type: a.LinkedType, ID: a.LinkedID}
-		if err := checkFree(ctx, tx, "", link, nicknameKey(a.Nickname)); err != nil {
+		if err := checkFree(ctx, tx, "", link, storage.NicknameKey(a.Nickname)); err != nil {
 			return err
 		}
 		if taken, err := exists(ctx, tx, `SELECT 1 FROM users WHERE id = ?`, a.ID); err != nil {
@@ -251,7 +242,7 @@ func (u *userStore) CreateAccount(ctx context.Context, a storage.Account) error 
 				open_id, linked_type, linked_id, nickname_key, country, timezone, purchases, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			a.ID, emailColumn(a.LinkedType, a.LinkedID), a.Nickname, nullIfEmpty(a.PasswordHash), formatTime(a.CreatedAt),
-			a.OpenID, a.LinkedType, a.LinkedID, nicknameKey(a.Nickname), a.Country, a.Timezone, purchases, formatTime(a.UpdatedAt))
+			a.OpenID, a.LinkedType, a.LinkedID, storage.NicknameKey(a.Nickname), a.Country, a.Timezone, purchases, formatTime(a.UpdatedAt))
 		return err
 	})
 	return wrap("create account", err)
@@ -298,7 +289,7 @@ func (u *userStore) GetAccountByLink(ctx context.Context, linkType, linkID strin
 
 // GetAccountByNickname implements storage.Accounts.
 func (u *userStore) GetAccountByNickname(ctx context.Context, nickname string) (storage.Account, error) {
-	key := nicknameKey(nickname)
+	key := storage.NicknameKey(nickname)
 	if key == "" {
 		return storage.Account{}, storage.ErrNotFound
 	}
@@ -318,7 +309,7 @@ func (u *userStore) UpdateAccount(ctx context.Context, id string, up storage.Acc
 	}
 	nickKey := ""
 	if up.Nickname != nil {
-		nickKey = nicknameKey(*up.Nickname)
+		nickKey = storage.NicknameKey(*up.Nickname)
 		add("display_name", *up.Nickname)
 		add("nickname_key", nickKey)
 	}

@@ -68,14 +68,6 @@ func New() *Store {
 // Close implements storage.Store; the store stays usable.
 func (s *Store) Close() error { return nil }
 
-// nickKey is the uniqueness key of a nickname; "" means none.
-func nickKey(nickname string) string {
-	if nickname == "" {
-		return ""
-	}
-	return storage.NicknameKey(nickname)
-}
-
 // CreateAccount implements storage.Accounts.
 func (s *Store) CreateAccount(ctx context.Context, a storage.Account) error {
 	if err := ctx.Err(); err != nil {
@@ -90,7 +82,7 @@ func (s *Store) CreateAccount(ctx context.Context, a storage.Account) error {
 	if _, ok := s.byLink[link]; ok {
 		return storage.Conflict(storage.FieldLink)
 	}
-	key := nickKey(a.Nickname)
+	key := storage.NicknameKey(a.Nickname)
 	if key != "" {
 		if _, ok := s.byNick[key]; ok {
 			return storage.Conflict(storage.FieldNickname)
@@ -133,7 +125,7 @@ func (s *Store) GetAccountByNickname(ctx context.Context, nickname string) (stor
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	key := nickKey(nickname)
+	key := storage.NicknameKey(nickname)
 	if key == "" {
 		return storage.Account{}, storage.ErrNotFound
 	}
@@ -171,9 +163,9 @@ func (s *Store) UpdateAccount(ctx context.Context, id string, u storage.AccountU
 			return storage.Conflict(storage.FieldLink)
 		}
 	}
-	oldKey := nickKey(a.Nickname)
+	oldKey := storage.NicknameKey(a.Nickname)
 	if u.Nickname != nil {
-		if key := nickKey(*u.Nickname); key != "" {
+		if key := storage.NicknameKey(*u.Nickname); key != "" {
 			if holder, ok := s.byNick[key]; ok && holder != id {
 				return storage.Conflict(storage.FieldNickname)
 			}
@@ -189,7 +181,7 @@ func (s *Store) UpdateAccount(ctx context.Context, id string, u storage.AccountU
 		if oldKey != "" {
 			delete(s.byNick, oldKey)
 		}
-		if key := nickKey(*u.Nickname); key != "" {
+		if key := storage.NicknameKey(*u.Nickname); key != "" {
 			s.byNick[key] = id
 		}
 		a.Nickname = *u.Nickname
@@ -222,7 +214,7 @@ func (s *Store) DeleteAccount(ctx context.Context, id string) error {
 		return storage.ErrNotFound
 	}
 	delete(s.byLink, storage.Link{Type: a.LinkedType, ID: a.LinkedID})
-	if key := nickKey(a.Nickname); key != "" {
+	if key := storage.NicknameKey(a.Nickname); key != "" {
 		delete(s.byNick, key)
 	}
 	delete(s.accounts, id)

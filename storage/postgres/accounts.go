@@ -27,15 +27,6 @@ func scanAccount(r pgx.Row) (storage.Account, error) {
 	return a, err
 }
 
-// nicknameKey is the indexed form of a nickname; "" stays "" (no nickname,
-// not unique).
-func nicknameKey(nickname string) string {
-	if nickname == "" {
-		return ""
-	}
-	return storage.NicknameKey(nickname)
-}
-
 // CreateAccount implements storage.Accounts.
 func (s *Store) CreateAccount(ctx context.Context, a storage.Account) error {
 	p := a.Purchases
@@ -43,7 +34,7 @@ func (s *Store) CreateAccount(ctx context.Context, a storage.Account) error {
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`),
 		a.ID, a.OpenID, a.LinkedType, a.LinkedID, a.PasswordHash, a.Nickname, a.Country, a.Timezone,
 		p.Count, p.CurrencyCode, p.TotalPrice, p.VoidedCount, p.VoidedCurrencyCode, p.VoidedTotalPrice,
-		tsArg(a.CreatedAt), tsArg(a.UpdatedAt), nicknameKey(a.Nickname))
+		tsArg(a.CreatedAt), tsArg(a.UpdatedAt), storage.NicknameKey(a.Nickname))
 	return wrap("create account", err)
 }
 
@@ -62,7 +53,7 @@ func (s *Store) GetAccountByLink(ctx context.Context, linkType, linkID string) (
 
 // GetAccountByNickname implements storage.Accounts.
 func (s *Store) GetAccountByNickname(ctx context.Context, nickname string) (storage.Account, error) {
-	key := nicknameKey(nickname)
+	key := storage.NicknameKey(nickname)
 	if key == "" {
 		return storage.Account{}, storage.ErrNotFound
 	}
@@ -82,7 +73,7 @@ func (s *Store) UpdateAccount(ctx context.Context, id string, u storage.AccountU
 	}
 	if u.Nickname != nil {
 		add("nickname", *u.Nickname)
-		add("nickname_key", nicknameKey(*u.Nickname))
+		add("nickname_key", storage.NicknameKey(*u.Nickname))
 	}
 	if u.Link != nil {
 		add("linked_type", u.Link.Type)

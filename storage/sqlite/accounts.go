@@ -25,15 +25,6 @@ func scanAccount(sc scanner) (storage.Account, error) {
 	return a, err
 }
 
-// nicknameKey is the indexed form of a nickname; "" stays "" (no nickname,
-// not unique).
-func nicknameKey(nickname string) string {
-	if nickname == "" {
-		return ""
-	}
-	return storage.NicknameKey(nickname)
-}
-
 // CreateAccount implements storage.Accounts.
 func (s *Store) CreateAccount(ctx context.Context, a storage.Account) error {
 	p := a.Purchases
@@ -42,9 +33,9 @@ func (s *Store) CreateAccount(ctx context.Context, a storage.Account) error {
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			a.ID, a.OpenID, a.LinkedType, a.LinkedID, a.PasswordHash, a.Nickname, a.Country, a.Timezone,
 			p.Count, p.CurrencyCode, p.TotalPrice, p.VoidedCount, p.VoidedCurrencyCode, p.VoidedTotalPrice,
-			micros(a.CreatedAt), micros(a.UpdatedAt), nicknameKey(a.Nickname))
+			micros(a.CreatedAt), micros(a.UpdatedAt), storage.NicknameKey(a.Nickname))
 		if isUnique(err) {
-			return accountConflict(ctx, tx, "", a.LinkedType, a.LinkedID, nicknameKey(a.Nickname), a.ID)
+			return accountConflict(ctx, tx, "", a.LinkedType, a.LinkedID, storage.NicknameKey(a.Nickname), a.ID)
 		}
 		return err
 	})
@@ -102,7 +93,7 @@ func (s *Store) GetAccountByLink(ctx context.Context, linkType, linkID string) (
 
 // GetAccountByNickname implements storage.Accounts.
 func (s *Store) GetAccountByNickname(ctx context.Context, nickname string) (storage.Account, error) {
-	key := nicknameKey(nickname)
+	key := storage.NicknameKey(nickname)
 	if key == "" {
 		return storage.Account{}, storage.ErrNotFound
 	}
@@ -121,7 +112,7 @@ func (s *Store) UpdateAccount(ctx context.Context, id string, u storage.AccountU
 	}
 	nickKey := ""
 	if u.Nickname != nil {
-		nickKey = nicknameKey(*u.Nickname)
+		nickKey = storage.NicknameKey(*u.Nickname)
 		add("nickname", *u.Nickname)
 		add("nickname_key", nickKey)
 	}
