@@ -37,7 +37,7 @@ func main() {
 func newRouter(auth *gameauth.GameAuth) http.Handler {
 	g := &game{scores: map[string]int{}}
 	r := chi.NewRouter()
-	r.Mount("/auth", auth.Handler()) // gameauth: sign-up, sign-in, refresh, ...
+	r.Mount("/auth", http.StripPrefix("/auth", auth.Handler())) // gameauth: sign-up, sign-in, refresh, ...
 	r.Get("/leaderboard", g.leaderboard)
 	r.Group(func(r chi.Router) {
 		r.Use(auth.Middleware()) // gameauth: a player on every request below
