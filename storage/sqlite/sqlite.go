@@ -133,13 +133,11 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&cur); err != nil {
 			return err
 		}
-		if latest := ms[len(ms)-1].Version; cur > latest {
-			return fmt.Errorf("database schema version %d is newer than this build knows (%d)", cur, latest)
+		pending, err := sqlstore.Pending(ms, cur)
+		if err != nil {
+			return err
 		}
-		for _, m := range ms {
-			if m.Version <= cur {
-				continue
-			}
+		for _, m := range pending {
 			if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
 				return fmt.Errorf("%s: %w", m.Name, err)
 			}

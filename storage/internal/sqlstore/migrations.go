@@ -47,3 +47,19 @@ func Migrations(fsys fs.FS) ([]Migration, error) {
 	}
 	return ms, nil
 }
+
+// Pending returns the migrations of ms, in version order as Migrations
+// returns them, that a database at schema version cur lacks. A database newer
+// than the last of ms is an error: this build does not know its schema and
+// must not write to it.
+func Pending(ms []Migration, cur int) ([]Migration, error) {
+	latest := 0
+	if len(ms) > 0 {
+		latest = ms[len(ms)-1].Version
+	}
+	if cur > latest {
+		return nil, fmt.Errorf("database schema version %d is newer than this build knows (%d)", cur, latest)
+	}
+	i := sort.Search(len(ms), func(i int) bool { return ms[i].Version > cur })
+	return ms[i:], nil
+}

@@ -1,6 +1,7 @@
 // Package sqlstore holds what the SQL backends (sqlite, postgres) share and
 // that does not depend on an SQL dialect: the refresh-rotation decision and
-// the compare-and-swap loop around it.
+// the compare-and-swap loop around it, and which embedded migrations a
+// database still needs.
 package sqlstore
 
 import (

@@ -179,3 +179,23 @@ func TestMigrations(t *testing.T) {
 		assert.Error(t, err, name)
 	}
 }
+
+func TestPending(t *testing.T) {
+	ms := []Migration{{1, "0001_a.sql", "A"}, {2, "0002_b.sql", "B"}, {5, "0005_c.sql", "C"}}
+	for _, tc := range []struct {
+		cur  int
+		want []Migration
+	}{
+		{0, ms},
+		{1, ms[1:]},
+		{2, ms[2:]},
+		{3, ms[2:]},
+		{5, []Migration{}},
+	} {
+		got, err := Pending(ms, tc.cur)
+		require.NoError(t, err, tc.cur)
+		assert.Equal(t, tc.want, got, tc.cur)
+	}
+	_, err := Pending(ms, 6)
+	require.ErrorContains(t, err, "newer")
+}
