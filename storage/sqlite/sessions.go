@@ -67,11 +67,7 @@ func (s *Store) GetSession(ctx context.Context, id string) (storage.Session, err
 // RotateRefresh implements storage.Sessions: see sqlstore.Rotate.
 func (s *Store) RotateRefresh(ctx context.Context, id string, r storage.Rotation) (storage.Session, error) {
 	ss, err := sqlstore.Rotate(ctx, rotateOps{s}, id, r)
-	if err != nil && !errors.Is(err, storage.ErrSessionRevoked) && !errors.Is(err, storage.ErrRefreshExpired) &&
-		!errors.Is(err, storage.ErrRefreshReused) {
-		return ss, wrap("rotate refresh", err)
-	}
-	return ss, err
+	return ss, wrap("rotate refresh", err)
 }
 
 // rotateOps are RotateRefresh's statements; each is atomic on its own.

@@ -174,8 +174,7 @@ func wrap(op string, err error) error {
 	if err == nil {
 		return nil
 	}
-	if errors.Is(err, storage.ErrNotFound) || errors.Is(err, storage.ErrConflict) ||
-		errors.Is(err, storage.ErrLimited) || errors.Is(err, storage.ErrWithdrawalExpired) {
+	if sqlstore.Verdict(err) {
 		return err
 	}
 	return fmt.Errorf("sqlite: %s: %w", op, err)

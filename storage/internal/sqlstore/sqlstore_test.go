@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"testing/fstest"
 	"time"
@@ -198,4 +199,17 @@ func TestPending(t *testing.T) {
 	}
 	_, err := Pending(ms, 6)
 	require.ErrorContains(t, err, "newer")
+}
+
+func TestVerdict(t *testing.T) {
+	for _, err := range []error{
+		storage.ErrNotFound, storage.Conflict(storage.FieldNickname), storage.ErrLimited,
+		storage.ErrWithdrawalExpired, storage.ErrSessionRevoked, storage.ErrRefreshExpired,
+		fmt.Errorf("rotate: %w", storage.ErrRefreshReused),
+	} {
+		assert.True(t, Verdict(err), "%v", err)
+	}
+	for _, err := range []error{nil, errors.New("connection reset"), ErrContended, context.Canceled} {
+		assert.False(t, Verdict(err), "%v", err)
+	}
 }
