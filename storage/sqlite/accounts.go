@@ -150,15 +150,7 @@ func (s *Store) UpdateAccount(ctx context.Context, id string, u storage.AccountU
 			}
 			return accountConflict(ctx, tx, id, linkType, linkID, nickKey, id)
 		}
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return storage.ErrNotFound
-		}
-		return nil
+		return rowsAffected(res, err)
 	})
 	return wrap("update account", err)
 }
@@ -166,13 +158,5 @@ func (s *Store) UpdateAccount(ctx context.Context, id string, u storage.AccountU
 // DeleteAccount implements storage.Accounts.
 func (s *Store) DeleteAccount(ctx context.Context, id string) error {
 	res, err := s.w.ExecContext(ctx, `DELETE FROM accounts WHERE id = ?`, id)
-	if err != nil {
-		return wrap("delete account", err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return wrap("delete account", err)
-	} else if n == 0 {
-		return storage.ErrNotFound
-	}
-	return nil
+	return wrap("delete account", rowsAffected(res, err))
 }

@@ -31,13 +31,5 @@ func (s *Store) AddKey(ctx context.Context, k storage.Key) error {
 // DeleteKey implements storage.Keys.
 func (s *Store) DeleteKey(ctx context.Context, id string) error {
 	res, err := s.w.ExecContext(ctx, `DELETE FROM signing_keys WHERE id = ?`, id)
-	if err != nil {
-		return wrap("delete key", err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return wrap("delete key", err)
-	} else if n == 0 {
-		return storage.ErrNotFound
-	}
-	return nil
+	return wrap("delete key", rowsAffected(res, err))
 }

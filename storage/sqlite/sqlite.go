@@ -70,10 +70,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: open: %w", err)
 		}
-		db.SetMaxOpenConns(1)
-		db.SetMaxIdleConns(1)
-		db.SetConnMaxLifetime(0)
-		db.SetConnMaxIdleTime(0)
+		oneConn(db)
 		s.w, s.r = db, db
 	} else {
 		params += "&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
@@ -81,10 +78,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		if err != nil {
 			return nil, fmt.Errorf("sqlite: open: %w", err)
 		}
-		w.SetMaxOpenConns(1)
-		w.SetMaxIdleConns(1)
-		w.SetConnMaxLifetime(0)
-		w.SetConnMaxIdleTime(0)
+		oneConn(w)
 		r, err := sql.Open("sqlite", path+"?"+params+"&_pragma=query_only(1)")
 		if err != nil {
 			_ = w.Close()
@@ -100,6 +94,14 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// oneConn limits db to exactly one connection, kept open as long as db is.
+func oneConn(db *sql.DB) {
+	db.SetMaxOpenConns(1)
+	db.SetMaxIdleConns(1)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
 }
 
 // Close closes the database.
@@ -178,6 +180,19 @@ func wrap(op string, err error) error {
 		return err
 	}
 	return fmt.Errorf("sqlite: %s: %w", op, err)
+}
+
+// rowsAffected returns ErrNotFound when the statement that returned res
+// changed no row, and err otherwise.
+func rowsAffected(res sql.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err == nil && n == 0 {
+		return storage.ErrNotFound
+	}
+	return err
 }
 
 // isUnique reports whether err is a violated UNIQUE or PRIMARY KEY

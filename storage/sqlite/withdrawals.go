@@ -100,15 +100,7 @@ func (s *Store) MarkPurged(ctx context.Context, accountID string, now time.Time)
 	res, err := s.w.ExecContext(ctx, `UPDATE withdrawals
 		SET purged_at = ?, account_id = '', memo = '', requested_at = NULL
 		WHERE account_id = ? AND purged_at IS NULL`, micros(now), accountID)
-	if err != nil {
-		return wrap("mark purged", err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return wrap("mark purged", err)
-	} else if n == 0 {
-		return storage.ErrNotFound
-	}
-	return nil
+	return wrap("mark purged", rowsAffected(res, err))
 }
 
 // DeleteTombstones implements storage.Withdrawals.
