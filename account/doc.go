@@ -45,7 +45,11 @@
 //     (ACCOUNT_WITHDRAWN with its key), then blocked (ACCOUNT_BLOCKED), then
 //     device blocked (DEVICE_BLOCKED), then the session. A refresh refused
 //     for the account's state does not rotate, so the token works again
-//     once the block ends.
+//     once the block ends. One exception: a token whose session ended for
+//     another reason than the withdrawal (replaced, signed out, reused,
+//     password change, admin) gets its session's answer first, so it never
+//     learns the withdrawal key, which restores the account, or a block's
+//     details; the sessions a withdrawal ended still get its key.
 //   - A revoked session answers SESSION_REPLACED when a newer sign-in
 //     replaced it and SESSION_REVOKED otherwise; the refresh that detects
 //     reuse answers REFRESH_TOKEN_REUSED, later uses of that session
@@ -82,6 +86,9 @@
 //     account. A limiter error fails open. The client address is the
 //     connection's, unless the peer is in TrustedProxies: then the
 //     right-most untrusted X-Forwarded-For hop, else X-Real-IP.
+//   - Nicknames are kept in Unicode NFC, so the same text sent in another
+//     normal form is the same nickname; its 20 characters are counted
+//     composed.
 //   - Session IDs are 128 random bits; account IDs random UUIDs; OpenIDs
 //     120 random bits in lower-case base32; guest keys 256 random bits.
 //   - With MaxSessions > 1, sign-ins on the same device count as separate

@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/language"
+	"golang.org/x/text/unicode/norm"
 
 	"github.com/gameauth/gameauth/storage"
 )
@@ -134,32 +135,37 @@ func checkPresented(field, p string) error {
 	return nil
 }
 
-// checkNickname applies API.md's rules: 1 to 20 characters, no leading or
-// trailing blanks, no control characters. Blanks include the invisible
-// format characters (zero-width space and the like), so two nicknames never
-// differ by something no one can see at their ends.
-func checkNickname(n string) error {
+// checkNickname applies API.md's rules to n and returns it in Unicode NFC,
+// the form it is stored, compared and answered in: 1 to 20 characters, no
+// leading or trailing blanks, no control characters. NFC makes the same
+// text one nickname whichever normal form the client sent ("é" as one code
+// point or as "e" and a combining accent), and counts its characters as
+// composed. Blanks include the invisible format characters (zero-width
+// space and the like), so two nicknames never differ by something no one
+// can see at their ends.
+func checkNickname(n string) (string, error) {
 	const f = "nickname"
 	if n == "" {
-		return invalidField(f, "is required")
+		return "", invalidField(f, "is required")
 	}
 	if !utf8.ValidString(n) {
-		return invalidField(f, "is not valid UTF-8")
+		return "", invalidField(f, "is not valid UTF-8")
 	}
+	n = norm.NFC.String(n)
 	if c := utf8.RuneCountInString(n); c > maxNicknameRunes {
-		return invalidField(f, "must be 1 to 20 characters")
+		return "", invalidField(f, "must be 1 to 20 characters")
 	}
 	first, _ := utf8.DecodeRuneInString(n)
 	last, _ := utf8.DecodeLastRuneInString(n)
 	if blank(first) || blank(last) {
-		return invalidField(f, "must not begin or end with a blank")
+		return "", invalidField(f, "must not begin or end with a blank")
 	}
 	for _, r := range n {
 		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == utf8.RuneError {
-			return invalidField(f, "must not contain control characters")
+			return "", invalidField(f, "must not contain control characters")
 		}
 	}
-	return nil
+	return n, nil
 }
 
 func blank(r rune) bool { return unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) }

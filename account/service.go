@@ -433,10 +433,11 @@ func (s *Service) signUpEmail(ctx context.Context, c client, email, password str
 	}
 	nick := ""
 	if nickname != nil && *nickname != "" {
-		if err := checkNickname(*nickname); err != nil {
+		n, err := checkNickname(*nickname)
+		if err != nil {
 			return nil, err
 		}
-		nick = *nickname
+		nick = n
 	}
 	now := s.clock()
 	if err := s.allow(ctx, now, addrKey(c.addr)); err != nil {
@@ -602,8 +603,9 @@ func (s *Service) signInGuest(ctx context.Context, c client, key string) (*token
 	return s.startSession(ctx, a, c, now, s.keep, nil)
 }
 
-// refresh: API.md /token/refresh. The account's state comes first, then the
-// session's, then the compare-and-swap of the rotation.
+// refresh: API.md /token/refresh. A session that ended elsewhere answers
+// first (endedElsewhere), then the account's state, then the session's,
+// then the compare-and-swap of the rotation.
 func (s *Service) refresh(ctx context.Context, c client, token string) (*tokenResult, error) {
 	if token == "" {
 		return nil, ErrTokenMissing.with("refresh_token is empty")
@@ -630,6 +632,9 @@ func (s *Service) refresh(ctx context.Context, c client, token string) (*tokenRe
 	}
 	if err != nil {
 		return nil, s.unavailable(ctx, "GetAccount", err)
+	}
+	if err := endedElsewhere(sess); err != nil {
+		return nil, err
 	}
 	if err := s.checkAccount(ctx, a, sess.DeviceID, now); err != nil {
 		if errors.Is(err, errPurged) {
@@ -680,9 +685,9 @@ type authed struct {
 }
 
 // authenticate checks an access token the way the middleware does, plus the
-// store: the account (and, with state, its withdrawal and blocks) first,
-// then the session. With revokedOK a revoked session is returned, not
-// refused.
+// store: the account, a session that ended elsewhere (endedElsewhere), with
+// state the account's withdrawal and blocks, then the session. With
+// revokedOK a revoked session is returned, not refused.
 func (s *Service) authenticate(ctx context.Context, token string, state, revokedOK bool) (*authed, error) {
 	if token == "" {
 		return nil, ErrTokenMissing
@@ -702,14 +707,6 @@ func (s *Service) authenticate(ctx context.Context, token string, state, revoked
 	if err != nil {
 		return nil, s.unavailable(ctx, "GetAccount", err)
 	}
-	if state {
-		if err := s.checkAccount(ctx, a, claims.DeviceID, now); err != nil {
-			if errors.Is(err, errPurged) {
-				return nil, ErrAccountNotFound
-			}
-			return nil, err
-		}
-	}
 	sess, err := s.store.GetSession(ctx, claims.SessionID)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, ErrTokenInvalid
@@ -720,10 +717,34 @@ func (s *Service) authenticate(ctx context.Context, token string, state, revoked
 	if sess.AccountID != a.ID {
 		return nil, ErrTokenInvalid
 	}
+	if err := endedElsewhere(sess); err != nil && !revokedOK {
+		return nil, err
+	}
+	if state {
+		if err := s.checkAccount(ctx, a, claims.DeviceID, now); err != nil {
+			if errors.Is(err, errPurged) {
+				return nil, ErrAccountNotFound
+			}
+			return nil, err
+		}
+	}
 	if sess.Revoked() && !revokedOK {
 		return nil, sessionEnded(sess.RevokeReason)
 	}
 	return &authed{claims: claims, acct: a, sess: sess}, nil
+}
+
+// endedElsewhere is the answer for a session that ended for another reason
+// than its account's withdrawal: it is given before the account's state, so
+// that a token whose session was replaced, signed out, caught in reuse or
+// ended by a password change or an admin never learns the withdrawal key
+// (a bearer secret that restores the account) or the block's details. The
+// sessions a withdrawal ended still get ACCOUNT_WITHDRAWN with the key.
+func endedElsewhere(sess storage.Session) error {
+	if sess.Revoked() && sess.RevokeReason != storage.ReasonWithdrawn {
+		return sessionEnded(sess.RevokeReason)
+	}
+	return nil
 }
 
 // statusResult is API.md's token-status answer.
@@ -1014,7 +1035,8 @@ func (s *Service) nickname(ctx context.Context, token string) (string, error) {
 
 // setNickname: API.md PUT /nickname.
 func (s *Service) setNickname(ctx context.Context, token, nick string) (string, error) {
-	if err := checkNickname(nick); err != nil {
+	nick, err := checkNickname(nick)
+	if err != nil {
 		return "", err
 	}
 	au, err := s.authenticate(ctx, token, true, false)
@@ -1034,7 +1056,8 @@ func (s *Service) setNickname(ctx context.Context, token, nick string) (string, 
 // nicknameExists: API.md /nickname/exists. A holder past its withdrawal
 // deadline counts as purged.
 func (s *Service) nicknameExists(ctx context.Context, nick string) (bool, error) {
-	if err := checkNickname(nick); err != nil {
+	nick, err := checkNickname(nick)
+	if err != nil {
 		return false, err
 	}
 	h, err := s.store.GetAccountByNickname(ctx, nick)

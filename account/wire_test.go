@@ -558,7 +558,7 @@ func TestBlocks(t *testing.T) {
 	// A service block does not stop sign-in.
 	chatKey, err := e.svc.BlockPlayer(ctx, p.id, BlockSpec{Reason: "spam", Services: []string{"chat", " chat", ""}})
 	require.NoError(t, err)
-	e.signIn(p, "dev-a")
+	p = e.signIn(p, "dev-a") // the new session replaced the first
 	r := e.put("/block/reason", map[string]any{"block_key": chatKey})
 	require.Equal(t, http.StatusOK, r.Status, r.Raw)
 	items := r.Body["Items"].([]any)

@@ -1,0 +1,352 @@
+package account
+
+import (
+	"context"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gameauth/gameauth/storage"
+)
+
+// Tests of API.md rules that a client written against it relies on and that
+// the flow tests do not pin on their own.
+
+// API.md: "Unknown request fields are ignored." Every endpoint that reads a
+// body gets fields it does not know, at the top level and nested, next to
+// the ones it does.
+func TestUnknownFieldsIgnored(t *testing.T) {
+	e := newEnv(t, func(c *Config) { c.MaxSessions = -1 })
+	extra := func(m map[string]any) map[string]any {
+		return with(m, "client_version", "1.2.3", "unknown_flag", true, "nested", map[string]any{"a": []any{1, "b", nil}}, "Extra", nil)
+	}
+	dev := device("dev-x")
+
+	r := e.put("/email/signup", extra(with(dev, "linked_id", "extra@example.com", "linked_password", "12345678", "nickname", "Extra")))
+	require.Equal(t, http.StatusCreated, r.Status, r.Raw)
+	r = e.put("/email/signin", extra(with(dev, "linked_id", "extra@example.com", "linked_password", "12345678")))
+	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+	access, refresh := r.str("Token", "AccessToken"), r.str("Token", "RefreshToken")
+	e.secret(access, refresh)
+
+	r = e.put("/token/refresh", extra(map[string]any{"refresh_token": refresh}))
+	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+	access = r.str("Token", "AccessToken")
+	e.secret(access, r.str("Token", "RefreshToken"))
+
+	r = e.put("/token/status", extra(map[string]any{"access_token": access}))
+	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+	r = e.put("/nickname", extra(map[string]any{"nickname": "Extra2"}), bearerOpt(access))
+	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+	r = e.put("/nickname/exists", extra(map[string]any{"nickname": "extra2"}))
+	require.Equal(t, "EXISTS", r.str("Status"), r.Raw)
+	r = e.put("/password", extra(map[string]any{"linked_password": "12345678", "new_password": "87654321"}), bearerOpt(access))
+	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+	r = e.put("/password/reset", extra(map[string]any{"linked_id": "extra@example.com"}))
+	require.Equal(t, http.StatusAccepted, r.Status, r.Raw)
+	code := e.mailer.last(t).code
+	e.secret(code)
+	r = e.put("/password/reset/confirm", extra(map[string]any{"linked_id": "extra@example.com", "code": code, "new_password": "abcdefgh"}))
+	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+
+	r = e.put("/guest/signin", extra(device("dev-g")))
+	require.Equal(t, http.StatusCreated, r.Status, r.Raw)
+	g := r.str("Token", "AccessToken")
+	e.secret(g, r.str("Token", "RefreshToken"), r.str("GuestKey"))
+	r = e.put("/email/link", extra(map[string]any{"linked_id": "linked-extra@example.com", "linked_password": "12345678"}), bearerOpt(g))
+	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+	g = r.str("Token", "AccessToken")
+	e.secret(g, r.str("Token", "RefreshToken"))
+
+	r = e.put("/withdrawal", extra(map[string]any{"memo": "bye"}), bearerOpt(g))
+	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+	key := r.str("WithdrawalKey")
+	e.secret(key)
+	r = e.put("/withdrawal/search", extra(map[string]any{"withdrawal_key": key}))
+	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+	r = e.put("/withdrawal/restore", extra(with(dev, "withdrawal_key", key)))
+	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+
+	p := e.signUp("dev-b")
+	bk, err := e.svc.BlockPlayer(context.Background(), p.id, BlockSpec{Reason: "r", Services: []string{"chat"}})
+	require.NoError(t, err)
+	r = e.put("/block/reason", extra(map[string]any{"block_key": bk}))
+	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+	r = e.put("/signout", extra(map[string]any{"all": true}), bearerOpt(p.access))
+	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+}
+
+// API.md: "Bodies over 64 KiB get 413": 64 KiB itself is read.
+func TestBodyLimitBoundary(t *testing.T) {
+	e := newEnv(t)
+	body := func(n int) string {
+		const head, tail = `{"nickname":"Edge","x":"`, `"}`
+		return head + strings.Repeat("a", n-len(head)-len(tail)) + tail
+	}
+	exact, over := body(MaxBodyBytes), body(MaxBodyBytes+1)
+	require.Len(t, exact, MaxBodyBytes)
+	for _, chunked := range []bool{false, true} {
+		var opts []reqOpt
+		if chunked {
+			opts = append(opts, func(r *http.Request) { r.ContentLength = -1 })
+		}
+		r := e.put("/nickname/exists", exact, opts...)
+		require.Equal(t, http.StatusOK, r.Status, "chunked %v: %s", chunked, r.Raw)
+		assert.Equal(t, "NOT_EXISTS", r.str("Status"))
+		requireError(t, e.put("/nickname/exists", over, opts...), http.StatusRequestEntityTooLarge, CodeInvalidRequest)
+	}
+}
+
+// API.md puts WWW-Authenticate on the middleware's errors only; the
+// handler's answers never carry it.
+func TestHandlerSendsNoWWWAuthenticate(t *testing.T) {
+	e := newEnv(t)
+	p := e.signUp("dev-a")
+	e.clock.Advance(2 * time.Hour)
+	for _, r := range []resp{
+		e.call(http.MethodGet, "/token/status", nil),
+		e.call(http.MethodGet, "/token/status", nil, bearerOpt("a.b.c")),
+		e.call(http.MethodGet, "/token/status", nil, bearerOpt(p.access)),
+		e.put("/signout", nil),
+		e.put("/token/refresh", map[string]any{"refresh_token": "nope"}),
+		e.put("/email/signin", with(device("d"), "linked_id", p.email, "linked_password", "wrong password")),
+	} {
+		require.Equal(t, http.StatusUnauthorized, r.Status, r.Raw)
+		assert.Empty(t, r.Header.Values("WWW-Authenticate"), r.Raw)
+	}
+}
+
+// Every endpoint that API.md marks "Bearer" answers the token rows of the
+// error table the same way, on every path and alias.
+func TestBearerEndpointsTokenErrors(t *testing.T) {
+	e := newEnv(t)
+	p := e.signUp("dev-a")
+	g := e.guest("dev-g")
+	type ep struct {
+		method, path string
+		body         map[string]any
+		guest        bool
+	}
+	eps := []ep{
+		{http.MethodGet, "/token/status", nil, false},
+		{http.MethodPost, "/api/v20240401/token/status", nil, false},
+		{http.MethodPut, "/api/v20240401/alive", nil, false},
+		{http.MethodPut, "/signout", nil, false},
+		{http.MethodPost, "/api/v20240401/token/signout", nil, false},
+		{http.MethodPut, "/email/link", map[string]any{"linked_id": "l@example.com", "linked_password": "12345678"}, true},
+		{http.MethodPut, "/password", map[string]any{"linked_password": "correct horse", "new_password": "12345678"}, false},
+		{http.MethodGet, "/nickname", nil, false},
+		{http.MethodGet, "/api/v20240401/nickname/get", nil, false},
+		{http.MethodPut, "/nickname", map[string]any{"nickname": "Someone"}, false},
+		{http.MethodPost, "/api/v20240401/nickname/put", map[string]any{"nickname": "Someone"}, false},
+		{http.MethodPut, "/withdrawal", nil, false},
+		{http.MethodPost, "/api/v20240401/token/withdrawal", nil, false},
+	}
+	for _, c := range eps {
+		t.Run(c.method+c.path, func(t *testing.T) {
+			access := p.access
+			if c.guest {
+				access = g.access
+			}
+			requireError(t, e.call(c.method, c.path, c.body), http.StatusUnauthorized, CodeTokenMissing)
+			requireError(t, e.call(c.method, c.path, c.body, header("Authorization", "Basic "+access)), http.StatusUnauthorized, CodeTokenMissing)
+			requireError(t, e.call(c.method, c.path, c.body, bearerOpt("a.b.c")), http.StatusUnauthorized, CodeTokenInvalid)
+			requireError(t, e.call(c.method, c.path, c.body, bearerOpt(access+"x")), http.StatusUnauthorized, CodeTokenInvalid)
+		})
+	}
+	e.clock.Advance(time.Hour + 31*time.Second) // past exp and the verifier's skew
+	for _, c := range eps {
+		access := p.access
+		if c.guest {
+			access = g.access
+		}
+		requireError(t, e.call(c.method, c.path, c.body, bearerOpt(access)), http.StatusUnauthorized, CodeTokenExpired)
+	}
+}
+
+// API.md: passwords have at least 8 characters, not bytes, wherever a new
+// one is set.
+func TestPasswordLengthInCharacters(t *testing.T) {
+	e := newEnv(t)
+	seven, eight := "가나다라마바사", "가나다라마바사아" // 21 and 24 bytes
+	r := e.put("/email/signup", with(device("d"), "linked_id", "k@example.com", "linked_password", seven))
+	requireError(t, r, http.StatusBadRequest, CodeInvalidRequest)
+	assert.Contains(t, r.str("Message"), "linked_password")
+	r = e.put("/email/signup", with(device("d"), "linked_id", "k@example.com", "linked_password", eight))
+	require.Equal(t, http.StatusCreated, r.Status, r.Raw)
+	e.secret(r.str("Token", "AccessToken"), r.str("Token", "RefreshToken"))
+	access := r.str("Token", "AccessToken")
+
+	r = e.put("/password", map[string]any{"linked_password": eight, "new_password": seven}, bearerOpt(access))
+	requireError(t, r, http.StatusBadRequest, CodeInvalidRequest)
+	assert.Contains(t, r.str("Message"), "new_password")
+
+	g := e.guest("dev-g")
+	r = e.put("/email/link", map[string]any{"linked_id": "g@example.com", "linked_password": "1234567"}, bearerOpt(g.access))
+	requireError(t, r, http.StatusBadRequest, CodeInvalidRequest)
+	assert.Contains(t, r.str("Message"), "linked_password")
+
+	require.Equal(t, http.StatusAccepted, e.put("/password/reset", map[string]any{"linked_id": "k@example.com"}).Status)
+	code := e.mailer.last(t).code
+	e.secret(code)
+	r = e.put("/password/reset/confirm", map[string]any{"linked_id": "k@example.com", "code": code, "new_password": seven})
+	requireError(t, r, http.StatusBadRequest, CodeInvalidRequest)
+	assert.Contains(t, r.str("Message"), "new_password")
+	r = e.put("/password/reset/confirm", map[string]any{"linked_id": " K@Example.com ", "code": code, "new_password": "12345678"})
+	require.Equal(t, http.StatusOK, r.Status, "the short password did not spend the code, and the email is normalized: %s", r.Raw)
+}
+
+// API.md: JoinPeriod is whole days since the account was created; Offset is
+// minutes east of UTC of Timezone, now.
+func TestJoinPeriodAndOffset(t *testing.T) {
+	e := newEnv(t)
+	created := e.clock.Now()
+	a := storage.Account{ID: "id", OpenID: "open", LinkedType: storage.LinkEmail, CreatedAt: created, Timezone: "UTC"}
+	for _, c := range []struct {
+		after time.Duration
+		want  int
+	}{
+		{-time.Hour, 0}, // a clock behind the store's
+		{0, 0},
+		{23*time.Hour + 59*time.Minute, 0},
+		{24 * time.Hour, 1},
+		{36 * time.Hour, 1},
+		{47*time.Hour + 59*time.Minute, 1},
+		{48 * time.Hour, 2},
+		{400 * 24 * time.Hour, 400},
+	} {
+		assert.Equal(t, c.want, e.svc.player(a, "", created.Add(c.after)).JoinPeriod, "after %v", c.after)
+	}
+
+	winter := time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC)
+	summer := time.Date(2026, 7, 15, 12, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		tz   string
+		at   time.Time
+		want int
+	}{
+		{"Asia/Seoul", winter, 540},
+		{"Asia/Kathmandu", winter, 345},
+		{"Asia/Kolkata", summer, 330},
+		{"America/St_Johns", winter, -210},
+		{"America/St_Johns", summer, -150},
+		{"America/New_York", summer, -240},
+		{"Europe/London", summer, 60},
+		{"Pacific/Chatham", winter, 825},
+		{"Not/AZone", winter, 0}, // unknown: the stored zone, UTC
+	} {
+		p := e.svc.player(a, c.tz, c.at)
+		assert.Equal(t, c.want, p.Offset, c.tz)
+		if c.tz != "Not/AZone" {
+			assert.Equal(t, c.tz, p.Timezone)
+		} else {
+			assert.Equal(t, "UTC", p.Timezone)
+		}
+	}
+}
+
+// A session that ended for another reason than the withdrawal itself (a
+// newer sign-in replaced it, it was signed out, its refresh token was
+// reused, a password change or an admin ended it) must not learn the
+// account's withdrawal key, a bearer secret that restores the account, nor
+// the details of its block. It gets its own answer, as a refresh of it
+// would without the withdrawal. The sessions the withdrawal ended still see
+// ACCOUNT_WITHDRAWN with the key (TestWithdrawalAndRestore).
+func TestEndedSessionLearnsNoAccountSecrets(t *testing.T) {
+	ctx := context.Background()
+	cases := []struct {
+		name string
+		end  func(e *env, old, cur player)
+		code string
+	}{
+		{"replaced", func(*env, player, player) {}, CodeSessionReplaced},
+		{"signed out", func(e *env, old, _ player) {
+			require.Equal(e.t, http.StatusOK, e.put("/signout", nil, bearerOpt(old.access)).Status)
+		}, CodeSessionRevoked},
+		{"reused", func(e *env, old, _ player) {
+			require.Equal(e.t, http.StatusOK, e.put("/token/refresh", map[string]any{"refresh_token": old.refresh}).Status)
+			e.clock.Advance(time.Minute)
+			requireError(e.t, e.put("/token/refresh", map[string]any{"refresh_token": old.refresh}), http.StatusUnauthorized, CodeRefreshReused)
+		}, CodeSessionRevoked},
+		{"password changed", func(e *env, _, cur player) {
+			r := e.put("/password", map[string]any{"linked_password": cur.password, "new_password": "brand new pass"}, bearerOpt(cur.access))
+			require.Equal(e.t, http.StatusOK, r.Status, r.Raw)
+		}, CodeSessionRevoked},
+		{"admin", func(e *env, old, _ player) {
+			// Revoke all, then sign in again: only old stays ended.
+			require.NoError(e.t, e.svc.RevokePlayerSessions(ctx, old.id))
+		}, CodeSessionRevoked},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			keep := 2
+			if c.code == CodeSessionReplaced {
+				keep = 0 // single-device: the second sign-in replaces the first
+			}
+			e := newEnv(t, func(cfg *Config) { cfg.MaxSessions = keep })
+			old := e.signUp("dev-old")
+			cur := e.signIn(old, "dev-new")
+			c.end(e, old, cur)
+			cur.password = "brand new pass"
+			if c.name != "password changed" {
+				cur.password = old.password
+			}
+			cur = e.signIn(cur, "dev-new")
+
+			// requireError also checks that no WithdrawalKey, BlockKey or
+			// ErrorData comes with the answer.
+			check := func() {
+				t.Helper()
+				r := e.call(http.MethodGet, "/token/status", nil, bearerOpt(old.access))
+				requireError(t, r, http.StatusUnauthorized, c.code)
+				r = e.put("/token/refresh", map[string]any{"refresh_token": old.refresh})
+				requireError(t, r, http.StatusUnauthorized, c.code)
+				r = e.put("/nickname", map[string]any{"nickname": "Thief"}, bearerOpt(old.access))
+				requireError(t, r, http.StatusUnauthorized, c.code)
+			}
+
+			// Blocked: the ended session is told it ended, not the block.
+			_, err := e.svc.BlockPlayer(ctx, old.id, BlockSpec{Reason: "r"})
+			require.NoError(t, err)
+			check()
+			require.NoError(t, e.svc.UnblockPlayer(ctx, old.id))
+
+			// Withdrawn: the key goes to the current session's holder only.
+			key := e.withdraw(cur, nil)
+			check()
+			r := e.call(http.MethodGet, "/token/status", nil, bearerOpt(cur.access))
+			requireError(t, r, http.StatusForbidden, CodeAccountWithdrawn)
+			assert.Equal(t, key, r.str("WithdrawalKey"))
+		})
+	}
+}
+
+// API.md: nicknames are unique case-insensitively. Two nicknames that are
+// the same text in different Unicode normal forms ("é" as one code point or
+// as "e" and a combining accent) look the same and are one nickname; it is
+// kept in NFC.
+func TestNicknameUnicodeEquivalence(t *testing.T) {
+	e := newEnv(t)
+	p, q := e.signUp("dev-a"), e.signUp("dev-b")
+	decomposed, composed := "Cafe\u0301", "Café"
+	r := e.put("/nickname", map[string]any{"nickname": decomposed}, bearerOpt(p.access))
+	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+	assert.Equal(t, composed, r.str("Nickname"), "stored and answered in NFC")
+	assert.Equal(t, composed, e.call(http.MethodGet, "/nickname", nil, bearerOpt(p.access)).str("Nickname"))
+
+	assert.Equal(t, "EXISTS", e.put("/nickname/exists", map[string]any{"nickname": "CAFÉ"}).str("Status"))
+	assert.Equal(t, "EXISTS", e.put("/nickname/exists", map[string]any{"nickname": "CAFE\u0301"}).str("Status"))
+	requireError(t, e.put("/nickname", map[string]any{"nickname": "café"}, bearerOpt(q.access)), http.StatusConflict, CodeNicknameTaken)
+	requireError(t, e.put("/email/signup", with(device("d"), "linked_id", "c@example.com", "linked_password", "12345678", "nickname", "cafe\u0301")),
+		http.StatusConflict, CodeNicknameTaken)
+
+	// Twenty characters as the player sees them, whatever the form sent.
+	twenty := strings.Repeat("e\u0301", 20) // 40 code points, 20 in NFC
+	r = e.put("/nickname", map[string]any{"nickname": twenty}, bearerOpt(q.access))
+	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+	assert.Equal(t, strings.Repeat("é", 20), r.str("Nickname"))
+}
