@@ -350,3 +350,76 @@ func TestNicknameUnicodeEquivalence(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.Status, r.Raw)
 	assert.Equal(t, strings.Repeat("é", 20), r.str("Nickname"))
 }
+
+// INVALID_REQUEST names the field and says what it must be: a client that
+// sent a fraction for a count of days is not told "must be a JSON number".
+func TestInvalidRequestSaysWhatTheFieldMustBe(t *testing.T) {
+	e := newEnv(t)
+	p := e.signUp("dev-a")
+	for body, want := range map[string]string{
+		`{"period":1.5}`:   "period: must be a JSON whole number",
+		`{"period":"7"}`:   "period: must be a JSON whole number",
+		`{"period":1e400}`: "period: must be a JSON whole number",
+		`{"memo":7}`:       "memo: must be a JSON string",
+		`{"memo":["x"]}`:   "memo: must be a JSON string",
+	} {
+		r := e.put("/withdrawal", body, bearerOpt(p.access))
+		requireError(t, r, http.StatusBadRequest, CodeInvalidRequest)
+		assert.Equal(t, want, r.str("Message"), body)
+	}
+	r := e.put("/signout", `{"all":1}`, bearerOpt(p.access))
+	requireError(t, r, http.StatusBadRequest, CodeInvalidRequest)
+	assert.Equal(t, "all: must be a JSON boolean", r.str("Message"))
+}
+
+// API.md: inside the grace window (default 10 s) a client that lost the
+// answer to its refresh gets the same new refresh token again, and an access
+// token of the same session; from the window's end on, the old token is
+// reuse. The window runs from the rotation, and a retry does not extend it.
+func TestRefreshGraceWindowBounds(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		grace time.Duration
+	}{{"default", 0}, {"configured", 3 * time.Second}} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t, func(cfg *Config) { cfg.RefreshGrace = c.grace })
+			window := c.grace
+			if window == 0 {
+				window = DefaultRefreshGrace
+			}
+			require.Equal(t, 10*time.Second, DefaultRefreshGrace, "API.md's default")
+
+			p := e.signUp("dev-a")
+			r := e.put("/token/refresh", map[string]any{"refresh_token": p.refresh})
+			require.Equal(t, http.StatusOK, r.Status, r.Raw)
+			next := r.str("Token", "RefreshToken")
+			e.secret(next, r.str("Token", "AccessToken"))
+
+			e.clock.Advance(window - time.Millisecond)
+			r = e.put("/token/refresh", map[string]any{"refresh_token": p.refresh})
+			require.Equal(t, http.StatusOK, r.Status, r.Raw)
+			assert.Equal(t, next, r.str("Token", "RefreshToken"))
+			e.secret(r.str("Token", "AccessToken"))
+			assert.Equal(t, sessionOf(t, e, p.access), sessionOf(t, e, r.str("Token", "AccessToken")))
+
+			e.clock.Advance(time.Millisecond) // the window's end: no longer inside
+			requireError(t, e.put("/token/refresh", map[string]any{"refresh_token": p.refresh}), http.StatusUnauthorized, CodeRefreshReused)
+			requireError(t, e.put("/token/refresh", map[string]any{"refresh_token": next}), http.StatusUnauthorized, CodeSessionRevoked)
+		})
+	}
+}
+
+// The withdrawal key a later sign-in shows is the one /withdrawal gave, also
+// after the signing key was rotated: it is derived from the server secret,
+// which rotation keeps.
+func TestWithdrawalKeySurvivesKeyRotation(t *testing.T) {
+	e := newEnv(t)
+	p := e.signUp("dev-a")
+	key := e.withdraw(p, nil)
+	_, err := e.svc.RotateSigningKey(context.Background())
+	require.NoError(t, err)
+	r := e.put("/email/signin", with(device("dev-a"), "linked_id", p.email, "linked_password", p.password))
+	requireError(t, r, http.StatusForbidden, CodeAccountWithdrawn)
+	assert.Equal(t, key, r.str("WithdrawalKey"))
+	require.Equal(t, http.StatusOK, e.put("/withdrawal/search", map[string]any{"withdrawal_key": r.str("WithdrawalKey")}).Status)
+}

@@ -142,7 +142,9 @@ func jsonKind(goKind string) string {
 		return "string"
 	case goKind == "bool":
 		return "boolean"
-	case strings.HasPrefix(goKind, "int"), strings.HasPrefix(goKind, "uint"), strings.HasPrefix(goKind, "float"):
+	case strings.HasPrefix(goKind, "int"), strings.HasPrefix(goKind, "uint"):
+		return "whole number" // 1.5 is a JSON number, yet wrong here
+	case strings.HasPrefix(goKind, "float"):
 		return "number"
 	}
 	return "value of another type"
