@@ -423,3 +423,26 @@ func TestWithdrawalKeySurvivesKeyRotation(t *testing.T) {
 	assert.Equal(t, key, r.str("WithdrawalKey"))
 	require.Equal(t, http.StatusOK, e.put("/withdrawal/search", map[string]any{"withdrawal_key": r.str("WithdrawalKey")}).Status)
 }
+
+// API.md: a withdrawn account signs in nowhere until restored — a guest
+// with its key included — and after the grace period it counts as purged.
+func TestWithdrawnGuest(t *testing.T) {
+	e := newEnv(t)
+	g := e.guest("dev-g")
+	key := e.withdraw(g, nil)
+	signIn := func() resp { return e.put("/guest/signin", with(device("dev-g"), "guest_key", g.guestKey)) }
+
+	r := signIn()
+	requireError(t, r, http.StatusForbidden, CodeAccountWithdrawn)
+	assert.Equal(t, key, r.str("WithdrawalKey"))
+	require.Equal(t, http.StatusOK, e.put("/withdrawal/restore", with(device("dev-g"), "withdrawal_key", key)).Status)
+	r = signIn()
+	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+	e.secret(r.str("Token", "AccessToken"), r.str("Token", "RefreshToken"))
+	assert.Equal(t, g.id, r.str("Player", "UserUniqueID"))
+
+	g.access = r.str("Token", "AccessToken")
+	e.withdraw(g, map[string]any{"period": 1})
+	e.clock.Advance(24 * time.Hour)
+	requireError(t, signIn(), http.StatusUnauthorized, CodeInvalidCredentials)
+}
