@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gameauth/gameauth/storage"
+	"github.com/gameauth/gameauth/storage/internal/racetest"
 	"github.com/gameauth/gameauth/storage/postgres"
 	"github.com/gameauth/gameauth/storage/storagetest"
 )
@@ -241,47 +242,25 @@ func TestCutMidTransaction(t *testing.T) {
 	}
 }
 
-// TestRotateRaceAcrossPools races two stores with their own pools on one
-// schema, as two server nodes would: the same presented token with
-// different successors rotates exactly once, and the losers see reuse.
-func TestRotateRaceAcrossPools(t *testing.T) {
+// twoNodes returns two stores on one fresh schema, each with its own pool,
+// as two server processes would hold them.
+func twoNodes(t *testing.T) (a, b *postgres.Store) {
+	t.Helper()
 	ctx := context.Background()
 	pool := testPool(t, 8)
 	schema := freshSchema(t, pool)
 	a, err := postgres.New(ctx, pool, postgres.Schema(schema))
 	require.NoError(t, err)
-	b, err := postgres.New(ctx, testPool(t, 8), postgres.Schema(schema))
+	b, err = postgres.New(ctx, testPool(t, 8), postgres.Schema(schema))
 	require.NoError(t, err)
-	stores := []*postgres.Store{a, b}
-	_, err = a.CreateSession(ctx, session("s1", "a1"), 0)
-	require.NoError(t, err)
+	return a, b
+}
 
-	const callers = 16
-	errs := make([]error, callers)
-	var wg sync.WaitGroup
-	for i := range callers {
-		wg.Go(func() {
-			_, errs[i] = stores[i%2].RotateRefresh(ctx, "s1", storage.Rotation{
-				Presented: []byte("h0-s1"), Next: fmt.Appendf(nil, "h1-%d", i), Now: t0.Add(time.Second),
-			})
-		})
-	}
-	wg.Wait()
-	wins := 0
-	for _, err := range errs {
-		switch {
-		case err == nil:
-			wins++
-		case errors.Is(err, storage.ErrRefreshReused), errors.Is(err, storage.ErrSessionRevoked):
-		default:
-			t.Errorf("unexpected error %v", err)
-		}
-	}
-	assert.Equal(t, 1, wins)
-	got, err := b.GetSession(ctx, "s1")
-	require.NoError(t, err)
-	assert.Equal(t, int64(1), got.Generation)
-	assert.Equal(t, storage.ReasonReused, got.RevokeReason)
+// TestRotateRaceAcrossPools: two nodes racing on one refresh token rotate
+// it exactly once.
+func TestRotateRaceAcrossPools(t *testing.T) {
+	a, b := twoNodes(t)
+	racetest.RotateRace(t, a, b)
 }
 
 // TestDefaultSchema: without Schema the tables go to the connection's
@@ -309,32 +288,6 @@ func TestDefaultSchema(t *testing.T) {
 // (two nodes) leave exactly keep sessions live: the account's advisory lock
 // serializes the insert-then-trim.
 func TestSignInRaceKeepsKeep(t *testing.T) {
-	ctx := context.Background()
-	pool := testPool(t, 8)
-	schema := freshSchema(t, pool)
-	a, err := postgres.New(ctx, pool, postgres.Schema(schema))
-	require.NoError(t, err)
-	b, err := postgres.New(ctx, testPool(t, 8), postgres.Schema(schema))
-	require.NoError(t, err)
-	stores := []*postgres.Store{a, b}
-	const n, keep = 16, 2
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			s := session(fmt.Sprint("s", i), "a1")
-			s.CreatedAt = t0.Add(time.Duration(i) * time.Second)
-			_, err := stores[i%2].CreateSession(ctx, s, keep)
-			assert.NoError(t, err)
-		})
-	}
-	wg.Wait()
-	live := 0
-	for i := range n {
-		s, err := a.GetSession(ctx, fmt.Sprint("s", i))
-		require.NoError(t, err)
-		if !s.Revoked() {
-			live++
-		}
-	}
-	assert.Equal(t, keep, live)
+	a, b := twoNodes(t)
+	racetest.KeepRace(t, a, b)
 }

@@ -3,7 +3,6 @@ package sqlite_test
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -14,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/gameauth/gameauth/storage"
+	"github.com/gameauth/gameauth/storage/internal/racetest"
 	"github.com/gameauth/gameauth/storage/sqlite"
 	"github.com/gameauth/gameauth/storage/storagetest"
 )
@@ -160,45 +160,12 @@ func TestMemory(t *testing.T) {
 	require.NoError(t, err)
 }
 
-// TestRotateRaceAcrossStores races two Stores on one file, as two server
-// processes would: the same presented token with different successors must
-// rotate exactly once, and every loser sees reuse.
+// TestRotateRaceAcrossStores: two Stores on one file, as two server
+// processes would hold them, racing on one refresh token rotate it exactly
+// once.
 func TestRotateRaceAcrossStores(t *testing.T) {
-	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "auth.db")
-	stores := []*sqlite.Store{openFile(t, path), openFile(t, path)}
-	_, err := stores[0].CreateSession(ctx, storage.Session{
-		ID: "s1", AccountID: "a1", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour),
-		RefreshHash: []byte("h0"), RotatedAt: t0,
-	}, 0)
-	require.NoError(t, err)
-
-	const callers = 16
-	errs := make([]error, callers)
-	var wg sync.WaitGroup
-	for i := range callers {
-		wg.Go(func() {
-			_, errs[i] = stores[i%2].RotateRefresh(ctx, "s1", storage.Rotation{
-				Presented: []byte("h0"), Next: fmt.Appendf(nil, "h1-%d", i), Now: t0.Add(time.Second),
-			})
-		})
-	}
-	wg.Wait()
-	wins := 0
-	for _, err := range errs {
-		switch {
-		case err == nil:
-			wins++
-		case errors.Is(err, storage.ErrRefreshReused), errors.Is(err, storage.ErrSessionRevoked):
-		default:
-			t.Errorf("unexpected error %v", err)
-		}
-	}
-	assert.Equal(t, 1, wins)
-	got, err := stores[1].GetSession(ctx, "s1")
-	require.NoError(t, err)
-	assert.Equal(t, int64(1), got.Generation)
-	assert.Equal(t, storage.ReasonReused, got.RevokeReason)
+	racetest.RotateRace(t, openFile(t, path), openFile(t, path))
 }
 
 // TestRotateRetryRace: callers presenting the same token and the same
@@ -242,28 +209,6 @@ func TestStore(t *testing.T) {
 // (two processes) wait for the write lock instead of failing with
 // SQLITE_BUSY, and keep holds: exactly keep sessions stay live.
 func TestWritersAcrossStoresWait(t *testing.T) {
-	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "auth.db")
-	stores := []*sqlite.Store{openFile(t, path), openFile(t, path)}
-	const n, keep = 16, 2
-	var wg sync.WaitGroup
-	for i := range n {
-		wg.Go(func() {
-			_, err := stores[i%2].CreateSession(ctx, storage.Session{
-				ID: fmt.Sprint("s", i), AccountID: "a1", CreatedAt: t0.Add(time.Duration(i) * time.Second),
-				ExpiresAt: t0.Add(time.Hour),
-			}, keep)
-			assert.NoError(t, err)
-		})
-	}
-	wg.Wait()
-	live := 0
-	for i := range n {
-		s, err := stores[0].GetSession(ctx, fmt.Sprint("s", i))
-		require.NoError(t, err)
-		if !s.Revoked() {
-			live++
-		}
-	}
-	assert.Equal(t, keep, live)
+	racetest.KeepRace(t, openFile(t, path), openFile(t, path))
 }

@@ -1,0 +1,97 @@
+// Package racetest holds the checks the shipped backends meant for several
+// server processes (sqlite on one file, postgres on one database) run with
+// two Stores on one database, as two processes would hold them. The
+// storagetest suite races goroutines on one Store; these race two.
+package racetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gameauth/gameauth/storage"
+)
+
+// t0 is the checks' clock: fixed, on a microsecond boundary.
+var t0 = time.Date(2030, 1, 2, 3, 4, 5, 6000, time.UTC)
+
+// callers is how many goroutines each check races, alternating between the
+// two stores.
+const callers = 16
+
+// RotateRace races RotateRefresh calls on a and b, two Stores on one
+// database, all presenting one token with different successors: exactly one
+// rotates, every loser sees reuse (or the revocation a reuse caused), and the
+// session ends revoked as reused after one rotation.
+func RotateRace(t *testing.T, a, b storage.Store) {
+	t.Helper()
+	ctx := context.Background()
+	stores := []storage.Store{a, b}
+	_, err := a.CreateSession(ctx, storage.Session{
+		ID: "s1", AccountID: "a1", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour),
+		RefreshHash: []byte("h0"), RotatedAt: t0,
+	}, 0)
+	require.NoError(t, err)
+
+	errs := make([]error, callers)
+	var wg sync.WaitGroup
+	for i := range callers {
+		wg.Go(func() {
+			_, errs[i] = stores[i%2].RotateRefresh(ctx, "s1", storage.Rotation{
+				Presented: []byte("h0"), Next: fmt.Appendf(nil, "h1-%d", i), Now: t0.Add(time.Second),
+			})
+		})
+	}
+	wg.Wait()
+	wins := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			wins++
+		case errors.Is(err, storage.ErrRefreshReused), errors.Is(err, storage.ErrSessionRevoked):
+		default:
+			t.Errorf("unexpected error %v", err)
+		}
+	}
+	assert.Equal(t, 1, wins)
+	got, err := b.GetSession(ctx, "s1")
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), got.Generation)
+	assert.Equal(t, storage.ReasonReused, got.RevokeReason)
+}
+
+// KeepRace races sign-ins of one account (CreateSession with keep 2) on a
+// and b, two Stores on one database: none fails (a backend must wait for a
+// lock, not give up), and exactly keep sessions stay live.
+func KeepRace(t *testing.T, a, b storage.Store) {
+	t.Helper()
+	ctx := context.Background()
+	stores := []storage.Store{a, b}
+	const keep = 2
+	var wg sync.WaitGroup
+	for i := range callers {
+		wg.Go(func() {
+			_, err := stores[i%2].CreateSession(ctx, storage.Session{
+				ID: fmt.Sprint("s", i), AccountID: "a1", CreatedAt: t0.Add(time.Duration(i) * time.Second),
+				ExpiresAt: t0.Add(time.Hour), RefreshHash: fmt.Appendf(nil, "h0-%d", i), RotatedAt: t0,
+			}, keep)
+			assert.NoError(t, err)
+		})
+	}
+	wg.Wait()
+	live := 0
+	for i := range callers {
+		s, err := a.GetSession(ctx, fmt.Sprint("s", i))
+		require.NoError(t, err)
+		if !s.Revoked() {
+			live++
+		}
+	}
+	assert.Equal(t, keep, live)
+}
