@@ -145,6 +145,17 @@ func (s *Store) account(id string) (storage.Account, error) {
 	return *a, nil // an Account holds no slices: a value copy is a deep copy
 }
 
+// lookup returns clone(m[key]), or ErrNotFound if m has no such key; the
+// caller holds the lock.
+func lookup[T any](m map[string]*T, key string, clone func(*T) T) (T, error) {
+	v, ok := m[key]
+	if !ok {
+		var zero T
+		return zero, storage.ErrNotFound
+	}
+	return clone(v), nil
+}
+
 // UpdateAccount implements storage.Accounts.
 func (s *Store) UpdateAccount(ctx context.Context, id string, u storage.AccountUpdate) error {
 	if err := ctx.Err(); err != nil {
@@ -275,11 +286,7 @@ func (s *Store) GetSession(ctx context.Context, id string) (storage.Session, err
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	sess, ok := s.sessions[id]
-	if !ok {
-		return storage.Session{}, storage.ErrNotFound
-	}
-	return copySession(sess), nil
+	return lookup(s.sessions, id, copySession)
 }
 
 // RotateRefresh implements storage.Sessions.
@@ -468,11 +475,7 @@ func (s *Store) GetBlock(ctx context.Context, key string) (storage.Block, error)
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	b, ok := s.blocks[key]
-	if !ok {
-		return storage.Block{}, storage.ErrNotFound
-	}
-	return copyBlock(b), nil
+	return lookup(s.blocks, key, copyBlock)
 }
 
 // ListActiveBlocks implements storage.Blocks. It returns the blocks oldest
@@ -528,11 +531,7 @@ func (s *Store) GetWithdrawal(ctx context.Context, keyHash []byte) (storage.With
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	w, ok := s.withdrawals[string(keyHash)]
-	if !ok {
-		return storage.Withdrawal{}, storage.ErrNotFound
-	}
-	return copyWithdrawal(w), nil
+	return lookup(s.withdrawals, string(keyHash), copyWithdrawal)
 }
 
 // GetAccountWithdrawal implements storage.Withdrawals.
