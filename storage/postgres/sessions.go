@@ -79,15 +79,11 @@ func (s *Store) RotateRefresh(ctx context.Context, id string, r storage.Rotation
 type rotateOps struct{ s *Store }
 
 func (o rotateOps) Advance(ctx context.Context, id string, r storage.Rotation) (storage.Session, bool, error) {
-	ss, err := scanSession(o.s.pool.QueryRow(ctx, o.s.q(`UPDATE gameauth_sessions
+	return sqlstore.Applied(scanSession(o.s.pool.QueryRow(ctx, o.s.q(`UPDATE gameauth_sessions
 		SET prev_refresh_hash = refresh_hash, refresh_hash = $1, generation = generation + 1, rotated_at = $2
 		WHERE id = $3 AND refresh_hash = $4 AND revoked_at IS NULL AND expires_at > $2
 		RETURNING `+sessionCols),
-		bytesArg(r.Next), tsArg(r.Now), id, r.Presented))
-	if errors.Is(err, storage.ErrNotFound) {
-		return storage.Session{}, false, nil
-	}
-	return ss, err == nil, err
+		bytesArg(r.Next), tsArg(r.Now), id, r.Presented)))
 }
 
 func (o rotateOps) Get(ctx context.Context, id string) (storage.Session, error) {
@@ -95,15 +91,11 @@ func (o rotateOps) Get(ctx context.Context, id string) (storage.Session, error) 
 }
 
 func (o rotateOps) RevokeReused(ctx context.Context, id string, gen int64, now time.Time) (storage.Session, bool, error) {
-	ss, err := scanSession(o.s.pool.QueryRow(ctx, o.s.q(`UPDATE gameauth_sessions
+	return sqlstore.Applied(scanSession(o.s.pool.QueryRow(ctx, o.s.q(`UPDATE gameauth_sessions
 		SET revoked_at = $1, revoke_reason = $2
 		WHERE id = $3 AND generation = $4 AND revoked_at IS NULL
 		RETURNING `+sessionCols),
-		tsArg(now), string(storage.ReasonReused), id, gen))
-	if errors.Is(err, storage.ErrNotFound) {
-		return storage.Session{}, false, nil
-	}
-	return ss, err == nil, err
+		tsArg(now), string(storage.ReasonReused), id, gen)))
 }
 
 // RevokeSession implements storage.Sessions, in one statement: the UPDATE

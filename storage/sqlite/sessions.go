@@ -74,15 +74,11 @@ func (s *Store) RotateRefresh(ctx context.Context, id string, r storage.Rotation
 type rotateOps struct{ s *Store }
 
 func (o rotateOps) Advance(ctx context.Context, id string, r storage.Rotation) (storage.Session, bool, error) {
-	ss, err := scanSession(o.s.w.QueryRowContext(ctx, `UPDATE sessions
+	return sqlstore.Applied(scanSession(o.s.w.QueryRowContext(ctx, `UPDATE sessions
 		SET prev_refresh_hash = refresh_hash, refresh_hash = ?, generation = generation + 1, rotated_at = ?
 		WHERE id = ? AND refresh_hash = ? AND revoked_at IS NULL AND expires_at > ?
 		RETURNING `+sessionCols,
-		bytesArg(r.Next), micros(r.Now), id, r.Presented, micros(r.Now)))
-	if errors.Is(err, storage.ErrNotFound) {
-		return storage.Session{}, false, nil
-	}
-	return ss, err == nil, err
+		bytesArg(r.Next), micros(r.Now), id, r.Presented, micros(r.Now))))
 }
 
 func (o rotateOps) Get(ctx context.Context, id string) (storage.Session, error) {
@@ -90,15 +86,11 @@ func (o rotateOps) Get(ctx context.Context, id string) (storage.Session, error) 
 }
 
 func (o rotateOps) RevokeReused(ctx context.Context, id string, gen int64, now time.Time) (storage.Session, bool, error) {
-	ss, err := scanSession(o.s.w.QueryRowContext(ctx, `UPDATE sessions
+	return sqlstore.Applied(scanSession(o.s.w.QueryRowContext(ctx, `UPDATE sessions
 		SET revoked_at = ?, revoke_reason = ?
 		WHERE id = ? AND generation = ? AND revoked_at IS NULL
 		RETURNING `+sessionCols,
-		micros(now), string(storage.ReasonReused), id, gen))
-	if errors.Is(err, storage.ErrNotFound) {
-		return storage.Session{}, false, nil
-	}
-	return ss, err == nil, err
+		micros(now), string(storage.ReasonReused), id, gen)))
 }
 
 // RevokeSession implements storage.Sessions.

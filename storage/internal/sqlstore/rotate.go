@@ -39,6 +39,17 @@ type RotateOps interface {
 	RevokeReused(ctx context.Context, id string, gen int64, now time.Time) (storage.Session, bool, error)
 }
 
+// Applied turns the result of one of RotateOps' conditional writes, scanned
+// from its RETURNING row with storage.ErrNotFound for no row, into what
+// Advance and RevokeReused return: the session and true when the write
+// applied, false and no error when it matched nothing.
+func Applied(s storage.Session, err error) (storage.Session, bool, error) {
+	if errors.Is(err, storage.ErrNotFound) {
+		return storage.Session{}, false, nil
+	}
+	return s, err == nil, err
+}
+
 // Outcome is what RotateRefresh must do with a session as it stands.
 type Outcome int
 

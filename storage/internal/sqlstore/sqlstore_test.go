@@ -213,3 +213,20 @@ func TestVerdict(t *testing.T) {
 		assert.False(t, Verdict(err), "%v", err)
 	}
 }
+
+func TestApplied(t *testing.T) {
+	s, ok, err := Applied(live(), nil)
+	require.NoError(t, err)
+	assert.True(t, ok)
+	assert.Equal(t, live(), s)
+
+	s, ok, err = Applied(storage.Session{}, storage.ErrNotFound)
+	require.NoError(t, err, "no row matched: not applied, not an error")
+	assert.False(t, ok)
+	assert.Zero(t, s)
+
+	boom := errors.New("boom")
+	_, ok, err = Applied(storage.Session{}, boom)
+	require.ErrorIs(t, err, boom)
+	assert.False(t, ok)
+}
