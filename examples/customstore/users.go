@@ -342,15 +342,7 @@ func (u *userStore) UpdateAccount(ctx context.Context, id string, up storage.Acc
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `UPDATE users SET `+strings.Join(set, ", ")+` WHERE id = ?`, args...)
-		if err != nil {
-			return err
-		}
-		if n, err := res.RowsAffected(); err != nil {
-			return err
-		} else if n == 0 {
-			return storage.ErrNotFound
-		}
-		return nil
+		return rowsAffected(res, err)
 	})
 	return wrap("update account", err)
 }
@@ -360,15 +352,20 @@ func (u *userStore) UpdateAccount(ctx context.Context, id string, up storage.Acc
 // that failed halfway: the player is gone, so the game's row goes too.
 func (u *userStore) DeleteAccount(ctx context.Context, id string) error {
 	res, err := u.db.ExecContext(ctx, `DELETE FROM users WHERE id = ?`, id)
+	return wrap("delete account", rowsAffected(res, err))
+}
+
+// rowsAffected returns storage.ErrNotFound when the statement that returned
+// res changed no row (no such user), and err otherwise.
+func rowsAffected(res sql.Result, err error) error {
 	if err != nil {
-		return wrap("delete account", err)
+		return err
 	}
-	if n, err := res.RowsAffected(); err != nil {
-		return wrap("delete account", err)
-	} else if n == 0 {
+	n, err := res.RowsAffected()
+	if err == nil && n == 0 {
 		return storage.ErrNotFound
 	}
-	return nil
+	return err
 }
 
 // tx runs fn in a write transaction and commits it if fn returns nil. Any
