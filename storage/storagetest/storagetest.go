@@ -170,16 +170,7 @@ func normBlock(b storage.Block) storage.Block {
 	return b
 }
 
-func normBlocks(bs []storage.Block) []storage.Block {
-	if len(bs) == 0 {
-		return nil
-	}
-	out := make([]storage.Block, len(bs))
-	for i, b := range bs {
-		out[i] = normBlock(b)
-	}
-	return out
-}
+func normBlocks(bs []storage.Block) []storage.Block { return normAll(bs, normBlock) }
 
 func normWithdrawal(w storage.Withdrawal) storage.Withdrawal {
 	w.KeyHash = normBytes(w.KeyHash)
@@ -197,25 +188,26 @@ func normKey(k storage.Key) storage.Key {
 	return k
 }
 
-func normKeys(ks []storage.Key) []storage.Key {
-	if len(ks) == 0 {
-		return nil
-	}
-	out := make([]storage.Key, len(ks))
-	for i, k := range ks {
-		out[i] = normKey(k)
-	}
-	return out
+func normKeys(ks []storage.Key) []storage.Key { return normAll(ks, normKey) }
+
+func normRevocation(r storage.Revocation) storage.Revocation {
+	r.At = normTime(r.At)
+	return r
 }
 
 func normRevocations(rs []storage.Revocation) []storage.Revocation {
-	if len(rs) == 0 {
+	return normAll(rs, normRevocation)
+}
+
+// normAll returns xs with norm applied to each; nil when empty, so nil and
+// empty results compare equal.
+func normAll[T any](xs []T, norm func(T) T) []T {
+	if len(xs) == 0 {
 		return nil
 	}
-	out := make([]storage.Revocation, len(rs))
-	for i, r := range rs {
-		r.At = normTime(r.At)
-		out[i] = r
+	out := make([]T, len(xs))
+	for i, x := range xs {
+		out[i] = norm(x)
 	}
 	return out
 }
@@ -266,4 +258,20 @@ func requireOnly(t *testing.T, err, want error, msgAndArgs ...any) {
 			assert.NotErrorIs(t, err, other, msgAndArgs...)
 		}
 	}
+}
+
+// wins counts the callers of a race that succeeded, and requires every
+// other caller's error to be want and no other sentinel; who names a caller
+// in failure messages.
+func wins(t *testing.T, errs []error, want error, who string) int {
+	t.Helper()
+	n := 0
+	for i, err := range errs {
+		if err == nil {
+			n++
+			continue
+		}
+		requireOnly(t, err, want, "%s %d", who, i)
+	}
+	return n
 }
