@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"golang.org/x/text/cases"
+	"golang.org/x/text/unicode/norm"
 )
 
 // Errors every backend reports, matched with errors.Is. Any other error means
@@ -79,11 +80,12 @@ func ConflictField(err error) string {
 }
 
 // NicknameKey is the form in which nicknames are compared for uniqueness:
-// Unicode case folding, so "Hero", "HERO" and "hero" are one nickname. Every
-// backend indexes this form. NicknameKey("") is "": no nickname, which is
-// never unique.
+// Unicode case folding, then normalization form C, so "Hero", "HERO" and
+// "hero" are one nickname, and so are "Café" typed with a precomposed "é"
+// and with "e" plus a combining accent. Every backend indexes this form.
+// NicknameKey("") is "": no nickname, which is never unique.
 func NicknameKey(nickname string) string {
-	return cases.Fold().String(nickname)
+	return norm.NFC.String(cases.Fold().String(nickname))
 }
 
 // Linked types the service uses. Federated providers use their own names.
