@@ -89,11 +89,36 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		r.SetMaxIdleConns(n)
 		s.w, s.r = w, r
 	}
-	if err := s.migrate(ctx); err != nil {
+	if err := s.migrateRetrying(ctx); err != nil {
 		_ = s.Close()
 		return nil, err
 	}
 	return s, nil
+}
+
+// migrateRetrying migrates, retrying while the database is busy. Processes
+// opening a fresh file together contend while it is switched to WAL and its
+// shared-memory index is built; SQLite reports that as SQLITE_BUSY without
+// waiting out the busy timeout, so Open waits here instead.
+func (s *Store) migrateRetrying(ctx context.Context) error {
+	deadline := time.Now().Add(busyTimeout)
+	for {
+		err := s.migrate(ctx)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// isBusy reports whether err is SQLITE_BUSY (any extended code).
+func isBusy(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code()&0xff == sqlite3.SQLITE_BUSY
 }
 
 // oneConn limits db to exactly one connection, kept open as long as db is.
