@@ -1,0 +1,299 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestPercentile(t *testing.T) {
+	hundred := make([]time.Duration, 100)
+	for i := range hundred {
+		hundred[i] = time.Duration(i + 1)
+	}
+	tests := []struct {
+		name   string
+		sorted []time.Duration
+		q      float64
+		want   time.Duration
+	}{
+		{"no samples", nil, 50, 0},
+		{"one sample", []time.Duration{7}, 99, 7},
+		{"median of 100", hundred, 50, 50},
+		{"p99 of 100", hundred, 99, 99},
+		{"p100 is the largest", hundred, 100, 100},
+		{"tiny q is the smallest", hundred, 0.001, 1},
+		{"nearest rank rounds up", []time.Duration{1, 2, 3}, 50, 2},
+		{"p99 of 3 is the largest", []time.Duration{1, 2, 3}, 99, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, percentile(tt.sorted, tt.q))
+		})
+	}
+}
+
+func TestRunLoadByCount(t *testing.T) {
+	var calls atomic.Int64
+	res, err := runLoad(context.Background(), loadSpec{Clients: 4, WarmupCount: 2, Count: 100},
+		func(int) (request, error) {
+			return func(context.Context) error { calls.Add(1); return nil }, nil
+		})
+	require.NoError(t, err)
+	assert.Equal(t, 100, res.Requests, "25 measured requests per client")
+	assert.Equal(t, 108, res.Total, "warm-up requests count in the total, not in the window")
+	assert.EqualValues(t, 108, calls.Load())
+	assert.Len(t, res.Latencies, 100)
+	assert.True(t, res.Window > 0)
+	assert.IsNonDecreasing(t, res.Latencies)
+}
+
+func TestRunLoadByDuration(t *testing.T) {
+	res, err := runLoad(context.Background(), loadSpec{Clients: 2, Duration: 20 * time.Millisecond},
+		func(int) (request, error) { return func(context.Context) error { return nil }, nil })
+	require.NoError(t, err)
+	assert.Positive(t, res.Requests)
+	assert.GreaterOrEqual(t, res.Window, 20*time.Millisecond)
+	assert.Positive(t, res.RPS())
+}
+
+func TestRunLoadFailsOnErrors(t *testing.T) {
+	boom := errors.New("boom")
+	var n atomic.Int64
+	_, err := runLoad(context.Background(), loadSpec{Clients: 2, Count: 10},
+		func(int) (request, error) {
+			return func(context.Context) error {
+				if n.Add(1)%2 == 0 {
+					return boom
+				}
+				return nil
+			}, nil
+		})
+	require.ErrorIs(t, err, boom)
+	assert.Contains(t, err.Error(), "5 of 10 requests failed")
+
+	_, err = runLoad(context.Background(), loadSpec{Clients: 1, Count: 1},
+		func(int) (request, error) { return nil, boom })
+	require.ErrorIs(t, err, boom, "a client that cannot be made fails the run")
+}
+
+func TestMedianRun(t *testing.T) {
+	run := func(n int) loadResult { return loadResult{Requests: n, Window: time.Second} }
+	assert.Equal(t, 20, medianRun([]loadResult{run(30), run(10), run(20)}).Requests)
+	assert.Equal(t, 10, medianRun([]loadResult{run(30), run(10)}).Requests, "the lower of two")
+	assert.Equal(t, 0, medianRun(nil).Requests)
+}
+
+const benchOutput = `goos: linux
+goarch: amd64
+pkg: github.com/gameauth/gameauth/middleware
+cpu: AMD EPYC
+BenchmarkMiddleware/none-2         	52872766	        23.75 ns/op	       0 B/op	       0 allocs/op
+BenchmarkMiddleware/cached-2       	 2074954	       583.1 ns/op	     480 B/op	       3 allocs/op
+BenchmarkMiddleware/uncached-2     	   17739	     68322 ns/op	    2437 B/op	      19 allocs/op
+BenchmarkMiddleware/golang-jwt-2   	   13920	     72192 ns/op	    3944 B/op	      60 allocs/op
+BenchmarkMiddleware/none-2         	52872766	        25.00 ns/op	       0 B/op	       0 allocs/op
+BenchmarkMiddleware/cached-2       	 2074954	       600.0 ns/op	     480 B/op	       3 allocs/op
+BenchmarkMiddleware/uncached-2     	   17739	     67000 ns/op	    2400 B/op	      18 allocs/op
+BenchmarkMiddleware/golang-jwt-2   	   13920	     73000 ns/op	    3944 B/op	      60 allocs/op
+BenchmarkMiddleware/cached-2       	 2074954	       590.0 ns/op	     480 B/op	       3 allocs/op
+PASS
+ok  	github.com/gameauth/gameauth/middleware	7.807s
+`
+
+func TestParseBench(t *testing.T) {
+	set, err := parseBench(strings.NewReader(benchOutput))
+	require.NoError(t, err)
+	assert.Equal(t, "AMD EPYC", set.CPU)
+	assert.Equal(t, []string{"Middleware/none", "Middleware/cached", "Middleware/uncached", "Middleware/golang-jwt"}, set.Order)
+	c := set.By["Middleware/cached"]
+	assert.Equal(t, []float64{583.1, 600, 590}, c.NsOp)
+	assert.InDelta(t, 583.1, c.Min(), 1e-9)
+	assert.InDelta(t, 590, c.Median(), 1e-9)
+	u := set.By["Middleware/uncached"]
+	assert.InDelta(t, 67661, u.Median(), 1e-9, "the mean of the middle two")
+	assert.InDelta(t, 2400, u.BOp, 1e-9, "B/op and allocs/op of the fastest run")
+	assert.InDelta(t, 18, u.Allocs, 1e-9)
+}
+
+func TestMiddlewareSection(t *testing.T) {
+	set, err := parseBench(strings.NewReader(benchOutput))
+	require.NoError(t, err)
+	s, targets, err := middlewareSection(set, 2)
+	require.NoError(t, err)
+	require.Len(t, targets, 2)
+	assert.Equal(t, met, targets[0].Status, "583 ns over 24 ns is within 1 µs")
+	assert.Contains(t, targets[0].Measured, "+559 ns")
+	assert.Equal(t, met, targets[1].Status, "67.0 µs beats 72.2 µs")
+	require.Len(t, s.Tables, 1)
+	assert.Len(t, s.Tables[0].Rows, 4)
+
+	set.By["Middleware/cached"].NsOp = []float64{1100}
+	set.By["Middleware/uncached"].NsOp = []float64{80000}
+	_, targets, err = middlewareSection(set, 1)
+	require.NoError(t, err)
+	assert.Equal(t, missed, targets[0].Status)
+	assert.Equal(t, missed, targets[1].Status)
+
+	delete(set.By, "Middleware/golang-jwt")
+	_, _, err = middlewareSection(set, 1)
+	require.Error(t, err, "a missing benchmark is an error, not a blank row")
+}
+
+func TestSigninShares(t *testing.T) {
+	ms := func(n int) []time.Duration { return []time.Duration{time.Duration(n) * time.Millisecond} }
+	r := signinResult{
+		Seq:     loadResult{Latencies: ms(50)},
+		HashSeq: loadResult{Latencies: ms(45)},
+		Load:    loadResult{Total: 10, CPU: 500 * time.Millisecond},
+		HashPar: loadResult{Total: 10, CPU: 400 * time.Millisecond},
+	}
+	lat, capa := signinShares(r)
+	assert.InDelta(t, 0.10, lat, 1e-9)
+	assert.InDelta(t, 0.20, capa, 1e-9)
+	_, tgt := signinSection(e2eConfig{}, r)
+	assert.Equal(t, missed, tgt.Status, "the worse of the two views decides")
+}
+
+func TestParsePHC(t *testing.T) {
+	p, err := parsePHC("$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2U")
+	require.NoError(t, err)
+	assert.Equal(t, argonParams{Memory: 19456, Time: 2, Threads: 1, SaltLen: 16, KeyLen: 32}, p)
+	for _, bad := range []string{"", "$2a$10$abc", "$argon2id$v=19$m=x,t=2,p=1$s$k", "$argon2id$v=19$t=2,p=1$s$k"} {
+		_, err := parsePHC(bad)
+		assert.Error(t, err, bad)
+	}
+}
+
+func TestFormatting(t *testing.T) {
+	assert.Equal(t, "1,000,000", groupThousands(1_000_000))
+	assert.Equal(t, "999", groupThousands(999))
+	assert.Equal(t, "-12,345", groupThousands(-12345))
+	assert.Equal(t, "24 ns", fmtNs(23.75))
+	assert.Equal(t, "1.12 µs", fmtNs(1120))
+	assert.Equal(t, "68.3 µs", fmtNs(68322))
+	assert.Equal(t, "24.55 ms", fmtNs(24.55e6))
+	assert.Equal(t, "5,123/s", fmtRate(5123.4))
+	assert.Equal(t, "31.2/s", fmtRate(31.21))
+	assert.Equal(t, "1017 B", fmtBytes(1017))
+	assert.Equal(t, "97.0 MiB", fmtBytes(97*(1<<20)))
+	assert.Equal(t, "0.946×", fmtRatio(68.3, 72.2))
+	assert.Equal(t, "–", fmtRatio(1, 0))
+	assert.Equal(t, "10k", shortCount(10_000))
+	assert.Equal(t, "1M", shortCount(1_000_000))
+	assert.Equal(t, "2,500", shortCount(2500))
+}
+
+func TestRender(t *testing.T) {
+	r := report{
+		Command: "go run ./cmd/bench",
+		Machine: machine{
+			CPU: "AMD EPYC", Cores: 2, GOMAXPROCS: 2, OSArch: "linux/amd64", GoVersion: "go1.26.8",
+			Postgres: "15.20", Start: time.Date(2026, 11, 22, 2, 30, 0, 0, time.UTC), Elapsed: 372 * time.Second,
+			LoadStart: "0.39, 1.85, 1.71", LoadEnd: "2.00, 1.90, 1.75",
+		},
+		Targets: []target{
+			check("Cached", "≤ 1 µs", "+583 ns", true),
+			check("Refresh", "≥ 5,000/s", "2,400/s", false),
+			{Name: "Growth", Goal: "flat", Measured: "not run"},
+		},
+		Sections: []section{{
+			Title: "Middleware",
+			Text:  []string{"Intro."},
+			Tables: []table{{
+				Header: []string{"variant", " time"},
+				Rows:   [][]string{{"`a|b`", "1 µs"}, {"short row"}},
+			}},
+			Notes: []string{"A note."},
+		}},
+	}
+	md := render(r)
+	for _, want := range []string{
+		"# gameauth benchmarks\n",
+		"Generated by `go run ./cmd/bench` on 2026-11-22 02:30 UTC, in 6m12s.",
+		"| CPU | AMD EPYC, 2 cores (GOMAXPROCS 2) |",
+		"| Go | go1.26.8 |",
+		"| PostgreSQL | 15.20, same machine, over loopback |",
+		"| Load average (1, 5, 15 min) at start / end | 0.39, 1.85, 1.71 / 2.00, 1.90, 1.75 |",
+		"| Cached | ≤ 1 µs | +583 ns | met |",
+		"| Refresh | ≥ 5,000/s | 2,400/s | **missed** |",
+		"| Growth | flat | not run | not run |",
+		"## 1. Middleware\n\nIntro.\n\n| variant | time |\n|---|---:|\n",
+		"| `a\\|b` | 1 µs |",
+		"| short row |  |",
+		"- A note.\n",
+	} {
+		assert.Contains(t, md, want)
+	}
+	assert.NotContains(t, md, "Smoke run")
+	r.Quick = true
+	assert.Contains(t, render(r), "Smoke run (`-quick`)")
+}
+
+// lat is a load result whose every latency is d, at rps requests a second.
+func lat(d time.Duration, rps int) loadResult {
+	return loadResult{Requests: rps, Window: time.Second, Latencies: []time.Duration{d}}
+}
+
+func TestGrowthSection(t *testing.T) {
+	stage := func(n int, p50 time.Duration) growthStage {
+		return growthStage{Sessions: n, Result: lat(p50, 1000)}
+	}
+	cfg := growthConfig{Clients: 8, Count: 4000, Warmup: 10, Rounds: 3}
+	s, tgt := growthSection(cfg, []growthStage{stage(10_000, 10*time.Millisecond), stage(1_000_000, 14*time.Millisecond)}, nil)
+	assert.Equal(t, met, tgt.Status)
+	assert.Equal(t, "Refresh latency from 10k to 1M sessions", tgt.Name)
+	assert.Contains(t, tgt.Measured, "(1.4×)")
+	require.Len(t, s.Tables, 1)
+	assert.Len(t, s.Tables[0].Rows, 2)
+
+	_, tgt = growthSection(cfg, []growthStage{stage(10_000, 10*time.Millisecond), stage(1_000_000, 16*time.Millisecond)}, nil)
+	assert.Equal(t, missed, tgt.Status)
+
+	s, tgt = growthSection(cfg, nil, errNoPostgres)
+	assert.Equal(t, notRun, tgt.Status)
+	assert.Contains(t, s.Notes[0], "no PostgreSQL DSN")
+}
+
+func TestRefreshSection(t *testing.T) {
+	res := func(backend string, rps int) refreshResult {
+		return refreshResult{Backend: backend, HTTP: lat(time.Millisecond, rps), StoreCalls: lat(time.Millisecond, 2*rps), Rotate: lat(time.Millisecond, 6*rps)}
+	}
+	s, tgt := refreshSection(e2eConfig{}, []refreshResult{res("SQLite", 9000)}, errNoPostgres)
+	assert.Equal(t, notRun, tgt.Status, "SQLite alone does not decide the PostgreSQL target")
+	assert.Len(t, s.Tables, 1)
+
+	_, tgt = refreshSection(e2eConfig{}, []refreshResult{res("SQLite", 9000), res("PostgreSQL", 2600)}, nil)
+	assert.Equal(t, missed, tgt.Status)
+	assert.Contains(t, tgt.Measured, "2,600/s")
+	s, tgt = refreshSection(e2eConfig{}, []refreshResult{res("PostgreSQL", 5000)}, nil)
+	assert.Equal(t, met, tgt.Status)
+	assert.Contains(t, s.Notes[0], "the five reads before the rotation take 66.7%")
+}
+
+func TestMemorySection(t *testing.T) {
+	m := memResult{TokenLen: 546, CacheEntry: 1000, CacheBound: 100_000, Flood: 1_000_000,
+		FloodHeap: 100_000_000, FloodPeak: 104_000_000, RevokedEntry: 230, BlockEntry: 310, ViewEntries: 100_000}
+	_, tgt := memorySection(m)
+	assert.Equal(t, met, tgt.Status, "within 10% of the bound")
+	m.FloodPeak = 120_000_000
+	_, tgt = memorySection(m)
+	assert.Equal(t, missed, tgt.Status)
+}
+
+func TestMeSection(t *testing.T) {
+	r := meResult{NoAuth: lat(time.Millisecond, 10_000), Header: lat(time.Millisecond, 9800), Auth: lat(time.Millisecond, 9000)}
+	s, tgt := meSection(e2eConfig{Rounds: 3, Warmup: time.Second, Duration: 5 * time.Second}, r)
+	assert.Equal(t, met, tgt.Status)
+	assert.Contains(t, tgt.Measured, "90.0%")
+	assert.Len(t, s.Tables[0].Rows, 3)
+	r.Auth = lat(time.Millisecond, 8999)
+	_, tgt = meSection(e2eConfig{}, r)
+	assert.Equal(t, missed, tgt.Status)
+}

@@ -1,0 +1,210 @@
+package middleware_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gameauth/gameauth/middleware"
+	"github.com/gameauth/gameauth/revocation"
+	"github.com/gameauth/gameauth/storage"
+	"github.com/gameauth/gameauth/storage/memory"
+	"github.com/gameauth/gameauth/tokens"
+)
+
+// Issuer and audience of the benchmark's tokens, as gameauth.New sets them.
+const (
+	benchIss = "gameauth"
+	benchAud = "gameauth"
+)
+
+// benchRevoked is how many revoked sessions the view holds during the
+// benchmark, so its lookups are not into an empty map.
+const benchRevoked = 10_000
+
+// BenchmarkMiddleware measures what authentication adds to a trivial handler:
+//
+//   - none: the handler alone;
+//   - cached: our middleware, wired as gameauth.New wires it (a verified-token
+//     cache, a revocation view holding 10,000 revoked sessions), with a token
+//     it has seen before;
+//   - uncached: the same, with a token it has never seen: every iteration
+//     presents one of b.N distinct tokens issued before the timer starts;
+//   - golang-jwt: the same handler behind the middleware a user would write
+//     with golang-jwt/v5 instead (parse with a key func by kid, validate
+//     alg, iss, aud and exp, put the claims in the context).
+//
+// cmd/bench runs it and quotes it in BENCHMARKS.md.
+func BenchmarkMiddleware(b *testing.B) {
+	f := newBenchFixture(b)
+	handler := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusNoContent)
+	})
+	serve := func(b *testing.B, h http.Handler, toks []string) {
+		b.Helper()
+		r := httptest.NewRequest(http.MethodGet, "/game", nil)
+		w := &nopWriter{h: http.Header{}}
+		vals := make([][]string, len(toks))
+		for i, t := range toks {
+			vals[i] = []string{"Bearer " + t}
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := range b.N {
+			r.Header["Authorization"] = vals[i%len(vals)]
+			w.code = 0
+			h.ServeHTTP(w, r)
+			if w.code != http.StatusNoContent {
+				b.Fatalf("status %d", w.code)
+			}
+		}
+	}
+	one := []string{f.issue(b)}
+
+	b.Run("none", func(b *testing.B) { serve(b, handler, one) })
+	b.Run("cached", func(b *testing.B) {
+		h := f.auth.Require(handler)
+		serve(b, h, one) // the first request fills the cache
+	})
+	b.Run("uncached", func(b *testing.B) {
+		toks := make([]string, b.N)
+		for i := range toks {
+			toks[i] = f.issue(b)
+		}
+		serve(b, f.auth.Require(handler), toks)
+	})
+	b.Run("golang-jwt", func(b *testing.B) {
+		serve(b, golangJWT(b, f.ring, handler), one)
+	})
+}
+
+// benchFixture is our middleware as gameauth.New wires it.
+type benchFixture struct {
+	ring   *tokens.Ring
+	issuer *tokens.Issuer
+	auth   *middleware.Authenticator
+}
+
+func newBenchFixture(b *testing.B) *benchFixture {
+	ctx := context.Background()
+	ring, err := tokens.OpenRing(ctx, tokens.RingConfig{Store: memory.New()})
+	require.NoError(b, err)
+	cache := tokens.NewCache(tokens.DefaultCacheEntries, time.Hour)
+	verifier := tokens.NewVerifier(ring, tokens.VerifierConfig{Issuer: benchIss, Audience: benchAud, Cache: cache})
+	view := revocation.New(revocation.Config{Feed: nofeed{}})
+	now := time.Now()
+	revs := make([]storage.Revocation, benchRevoked)
+	for i := range revs {
+		revs[i] = storage.Revocation{SessionID: fmt.Sprintf("revoked-%d", i), AccountID: "a", Reason: storage.ReasonSignedOut, At: now}
+	}
+	view.SessionsRevoked(ctx, revs)
+	return &benchFixture{
+		ring:   ring,
+		issuer: tokens.NewIssuer(ring, tokens.IssuerConfig{Issuer: benchIss, Audience: benchAud}),
+		auth:   middleware.New(middleware.Config{Verifier: verifier, Revocations: view}),
+	}
+}
+
+// issue signs a fresh token (a new jti every time) of a typical player.
+func (f *benchFixture) issue(b *testing.B) string {
+	tok, _, err := f.issuer.Issue(tokens.Claims{
+		Subject: "0b6d3c1e-8f0a-4c63-9d2e-5a7b1f4e2c90", SessionID: "Zk3v9QxW2pL8mN4rT6yB1c",
+		OpenID: "k7m2q9x4w8r3t6y1b5n0c2v4", Nickname: "Hero", LinkedType: "email",
+		Country: "KR", DeviceID: "device-0001",
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return tok
+}
+
+// nopWriter is a ResponseWriter that keeps only the status.
+type nopWriter struct {
+	h    http.Header
+	code int
+}
+
+func (w *nopWriter) Header() http.Header         { return w.h }
+func (w *nopWriter) Write(p []byte) (int, error) { return len(p), nil }
+func (w *nopWriter) WriteHeader(code int)        { w.code = code }
+
+// gameClaims is what a golang-jwt user would decode our tokens into.
+type gameClaims struct {
+	jwt.RegisteredClaims
+	SessionID  string `json:"sid"`
+	OpenID     string `json:"open_id"`
+	Nickname   string `json:"nickname"`
+	LinkedType string `json:"linked_type"`
+	Country    string `json:"country"`
+	DeviceID   string `json:"device_id"`
+}
+
+type gameClaimsKey struct{}
+
+// golangJWT is the straightforward golang-jwt/v5 middleware: public keys by
+// kid from the JWKS, EdDSA only, iss, aud and exp checked with 30s leeway,
+// the claims put in the request context.
+func golangJWT(b *testing.B, ring *tokens.Ring, next http.Handler) http.Handler {
+	keys := jwksKeys(b, ring)
+	parser := jwt.NewParser(
+		jwt.WithValidMethods([]string{"EdDSA"}),
+		jwt.WithIssuer(benchIss), jwt.WithAudience(benchAud),
+		jwt.WithExpirationRequired(), jwt.WithLeeway(30*time.Second),
+	)
+	keyFunc := func(t *jwt.Token) (any, error) {
+		kid, _ := t.Header["kid"].(string)
+		k, ok := keys[kid]
+		if !ok {
+			return nil, errors.New("unknown kid")
+		}
+		return k, nil
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok {
+			http.Error(w, "missing token", http.StatusUnauthorized)
+			return
+		}
+		var c gameClaims
+		if _, err := parser.ParseWithClaims(tok, &c, keyFunc); err != nil {
+			http.Error(w, "invalid token", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), gameClaimsKey{}, &c)))
+	})
+}
+
+// jwksKeys reads the ring's Ed25519 public keys from its JWKS, as a user's
+// service would from /.well-known/jwks.json.
+func jwksKeys(b *testing.B, ring *tokens.Ring) map[string]ed25519.PublicKey {
+	raw, err := ring.JWKS()
+	require.NoError(b, err)
+	var set struct {
+		Keys []struct {
+			Kty, Crv, Kid, X string
+		} `json:"keys"`
+	}
+	require.NoError(b, json.Unmarshal(raw, &set))
+	keys := map[string]ed25519.PublicKey{}
+	for _, k := range set.Keys {
+		if k.Kty != "OKP" || k.Crv != "Ed25519" {
+			continue
+		}
+		x, err := base64.RawURLEncoding.DecodeString(k.X)
+		require.NoError(b, err)
+		keys[k.Kid] = ed25519.PublicKey(x)
+	}
+	require.NotEmpty(b, keys)
+	return keys
+}
