@@ -184,6 +184,7 @@ func TestFormatting(t *testing.T) {
 	assert.Equal(t, "1017 B", fmtBytes(1017))
 	assert.Equal(t, "97.0 MiB", fmtBytes(97*(1<<20)))
 	assert.Equal(t, "0.946×", fmtRatio(68.3, 72.2))
+	assert.Equal(t, "1.00×", fmtRatio(95.7, 95.3))
 	assert.Equal(t, "–", fmtRatio(1, 0))
 	assert.Equal(t, "10k", shortCount(10_000))
 	assert.Equal(t, "1M", shortCount(1_000_000))
@@ -249,7 +250,7 @@ func TestGrowthSection(t *testing.T) {
 	s, tgt := growthSection(cfg, []growthStage{stage(10_000, 10*time.Millisecond), stage(1_000_000, 14*time.Millisecond)}, nil)
 	assert.Equal(t, met, tgt.Status)
 	assert.Equal(t, "Refresh latency from 10k to 1M sessions", tgt.Name)
-	assert.Contains(t, tgt.Measured, "(1.4×)")
+	assert.Contains(t, tgt.Measured, "(1.40×)")
 	require.Len(t, s.Tables, 1)
 	assert.Len(t, s.Tables[0].Rows, 2)
 

@@ -201,7 +201,7 @@ func fmtRatio(a, b float64) string {
 	if b == 0 {
 		return "–"
 	}
-	return fmt.Sprintf("%.3g×", a/b)
+	return fmt.Sprintf("%#.3g×", a/b) // three significant digits, trailing zeros kept
 }
 
 // fmtPct formats a fraction as a percentage.

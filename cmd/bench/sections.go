@@ -30,12 +30,12 @@ func middlewareSection(set benchSet, count int) (section, []target, error) {
 	}
 	rows := [][]string{}
 	for i, b := range st {
-		over := "–"
+		over, xj := "–", "–"
 		if i > 0 {
-			over = "+" + fmtNs(b.Min()-none.Min())
+			over, xj = "+"+fmtNs(b.Min()-none.Min()), fmtRatio(b.Min(), jwt.Min())
 		}
 		rows = append(rows, []string{"`" + strings.TrimPrefix(b.Name, "Middleware/") + "`", fmtNs(b.Min()), fmtNs(b.Median()),
-			fmt.Sprintf("%.0f", b.BOp), fmt.Sprintf("%.0f", b.Allocs), over, fmtRatio(b.Min(), jwt.Min())})
+			fmt.Sprintf("%.0f", b.BOp), fmt.Sprintf("%.0f", b.Allocs), over, xj})
 	}
 	s.Tables = []table{{
 		Header: []string{"variant", " time/op (fastest)", " time/op (median)", " B/op", " allocs/op", " over `none`", " × `golang-jwt`"},
