@@ -249,6 +249,33 @@ type Sessions interface {
 	DeleteSessionsBefore(ctx context.Context, t time.Time) (int, error)
 }
 
+// RefreshState is what a Refresher read and did in its one step.
+type RefreshState struct {
+	// Session is the session after the step (rotated, or as it was).
+	Session Session
+	// Account is the session's account.
+	Account Account
+	// Stopped is true when the account has a pending withdrawal, or an
+	// account-wide block (no Services) in force at the rotation's Now on
+	// the player or on the session's device: then nothing was compared or
+	// written, and the caller looks the reason up on its own.
+	Stopped bool
+}
+
+// Refresher is an optional fast path for a store that keeps accounts,
+// sessions, withdrawals and blocks together: one refresh in one step (one
+// round trip for a database), instead of the reads and the RotateRefresh a
+// refresh otherwise takes. Stores need not implement it; the service uses
+// it when they do.
+type Refresher interface {
+	// Refresh reads the session and its account and, unless Stopped (see
+	// RefreshState), does exactly what RotateRefresh(ctx, id, r) does, with
+	// the same errors: ErrNotFound (no session, or no account: Account is
+	// then zero), ErrSessionRevoked, ErrRefreshExpired, ErrRefreshReused.
+	// With Stopped the error is nil and nothing was written.
+	Refresh(ctx context.Context, id string, r Rotation) (RefreshState, error)
+}
+
 // BlockKind says what a block stops.
 type BlockKind string
 
