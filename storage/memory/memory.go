@@ -297,9 +297,16 @@ func (s *Store) RotateRefresh(ctx context.Context, id string, r storage.Rotation
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	sess, ok := s.sessions[id]
-	switch {
-	case !ok:
+	if !ok {
 		return storage.Session{}, storage.ErrNotFound
+	}
+	return rotate(sess, r)
+}
+
+// rotate is RotateRefresh on a session of the store; the caller holds the
+// write lock.
+func rotate(sess *storage.Session, r storage.Rotation) (storage.Session, error) {
+	switch {
 	case sess.Revoked():
 		return copySession(sess), storage.ErrSessionRevoked
 	case !r.Now.Before(sess.ExpiresAt):

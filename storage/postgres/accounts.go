@@ -15,12 +15,17 @@ const accountCols = `id, open_id, linked_type, linked_id, password_hash, nicknam
 	purchase_count, purchase_currency, purchase_total, voided_count, voided_currency, voided_total,
 	created_at, updated_at`
 
+// accountDest are the scan destinations of accountCols, in order.
+func accountDest(a *storage.Account) []any {
+	p := &a.Purchases
+	return []any{&a.ID, &a.OpenID, &a.LinkedType, &a.LinkedID, &a.PasswordHash, &a.Nickname,
+		&a.Country, &a.Timezone, &p.Count, &p.CurrencyCode, &p.TotalPrice, &p.VoidedCount,
+		&p.VoidedCurrencyCode, &p.VoidedTotalPrice, ts{&a.CreatedAt}, ts{&a.UpdatedAt}}
+}
+
 func scanAccount(r pgx.Row) (storage.Account, error) {
 	var a storage.Account
-	p := &a.Purchases
-	err := r.Scan(&a.ID, &a.OpenID, &a.LinkedType, &a.LinkedID, &a.PasswordHash, &a.Nickname,
-		&a.Country, &a.Timezone, &p.Count, &p.CurrencyCode, &p.TotalPrice, &p.VoidedCount,
-		&p.VoidedCurrencyCode, &p.VoidedTotalPrice, ts{&a.CreatedAt}, ts{&a.UpdatedAt})
+	err := r.Scan(accountDest(&a)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return storage.Account{}, storage.ErrNotFound
 	}

@@ -263,6 +263,13 @@ func TestRotateRaceAcrossPools(t *testing.T) {
 	racetest.RotateRace(t, a, b)
 }
 
+// TestRefreshRaceAcrossPools: two nodes racing Refresh on one token
+// rotate it exactly once, and every retry gets the rotated session.
+func TestRefreshRaceAcrossPools(t *testing.T) {
+	a, b := twoNodes(t)
+	racetest.RefreshRace(t, a, b)
+}
+
 // TestDefaultSchema: without Schema the tables go to the connection's
 // search_path.
 func TestDefaultSchema(t *testing.T) {

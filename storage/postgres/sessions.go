@@ -14,11 +14,17 @@ import (
 const sessionCols = `id, account_id, device_id, platform, created_at, expires_at, refresh_hash,
 	prev_refresh_hash, generation, rotated_at, revoked_at, revoke_reason`
 
+// sessionDest are the scan destinations of sessionCols, in order; reason
+// receives revoke_reason.
+func sessionDest(s *storage.Session, reason *string) []any {
+	return []any{&s.ID, &s.AccountID, &s.DeviceID, &s.Platform, ts{&s.CreatedAt}, ts{&s.ExpiresAt},
+		&s.RefreshHash, &s.PrevRefreshHash, &s.Generation, ts{&s.RotatedAt}, ts{&s.RevokedAt}, reason}
+}
+
 func scanSession(r pgx.Row) (storage.Session, error) {
 	var s storage.Session
 	var reason string
-	err := r.Scan(&s.ID, &s.AccountID, &s.DeviceID, &s.Platform, ts{&s.CreatedAt}, ts{&s.ExpiresAt},
-		&s.RefreshHash, &s.PrevRefreshHash, &s.Generation, ts{&s.RotatedAt}, ts{&s.RevokedAt}, &reason)
+	err := r.Scan(sessionDest(&s, &reason)...)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return storage.Session{}, storage.ErrNotFound
 	}

@@ -13,12 +13,17 @@ const accountCols = `id, open_id, linked_type, linked_id, password_hash, nicknam
 	purchase_count, purchase_currency, purchase_total, voided_count, voided_currency, voided_total,
 	created_at, updated_at`
 
+// accountDest are the scan destinations of accountCols, in order.
+func accountDest(a *storage.Account) []any {
+	p := &a.Purchases
+	return []any{&a.ID, &a.OpenID, &a.LinkedType, &a.LinkedID, &a.PasswordHash, &a.Nickname,
+		&a.Country, &a.Timezone, &p.Count, &p.CurrencyCode, &p.TotalPrice, &p.VoidedCount,
+		&p.VoidedCurrencyCode, &p.VoidedTotalPrice, tm{&a.CreatedAt}, tm{&a.UpdatedAt}}
+}
+
 func scanAccount(sc scanner) (storage.Account, error) {
 	var a storage.Account
-	p := &a.Purchases
-	err := sc.Scan(&a.ID, &a.OpenID, &a.LinkedType, &a.LinkedID, &a.PasswordHash, &a.Nickname,
-		&a.Country, &a.Timezone, &p.Count, &p.CurrencyCode, &p.TotalPrice, &p.VoidedCount,
-		&p.VoidedCurrencyCode, &p.VoidedTotalPrice, tm{&a.CreatedAt}, tm{&a.UpdatedAt})
+	err := sc.Scan(accountDest(&a)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return storage.Account{}, storage.ErrNotFound
 	}

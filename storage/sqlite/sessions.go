@@ -13,12 +13,18 @@ import (
 const sessionCols = `id, account_id, device_id, platform, created_at, expires_at, refresh_hash,
 	prev_refresh_hash, generation, rotated_at, revoked_at, revoke_reason`
 
+// sessionDest are the scan destinations of sessionCols, in order; reason
+// receives revoke_reason.
+func sessionDest(s *storage.Session, reason *string) []any {
+	return []any{&s.ID, &s.AccountID, &s.DeviceID, &s.Platform, tm{&s.CreatedAt}, tm{&s.ExpiresAt},
+		blob{&s.RefreshHash}, blob{&s.PrevRefreshHash}, &s.Generation, tm{&s.RotatedAt},
+		tm{&s.RevokedAt}, reason}
+}
+
 func scanSession(sc scanner) (storage.Session, error) {
 	var s storage.Session
 	var reason string
-	err := sc.Scan(&s.ID, &s.AccountID, &s.DeviceID, &s.Platform, tm{&s.CreatedAt}, tm{&s.ExpiresAt},
-		blob{&s.RefreshHash}, blob{&s.PrevRefreshHash}, &s.Generation, tm{&s.RotatedAt},
-		tm{&s.RevokedAt}, &reason)
+	err := sc.Scan(sessionDest(&s, &reason)...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return storage.Session{}, storage.ErrNotFound
 	}

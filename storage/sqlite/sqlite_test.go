@@ -168,6 +168,13 @@ func TestRotateRaceAcrossStores(t *testing.T) {
 	racetest.RotateRace(t, openFile(t, path), openFile(t, path))
 }
 
+// TestRefreshRaceAcrossStores: Refresh racing on one token from two Stores
+// on one file rotates it exactly once.
+func TestRefreshRaceAcrossStores(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "auth.db")
+	racetest.RefreshRace(t, openFile(t, path), openFile(t, path))
+}
+
 // TestRotateRetryRace: callers presenting the same token and the same
 // successor (a client retrying) all succeed, with one rotation between them.
 func TestRotateRetryRace(t *testing.T) {

@@ -35,6 +35,8 @@
 //     account must leave its withdrawal in place for MarkPurged.
 //   - A call whose context is already cancelled returns an error and writes
 //     nothing.
+//   - A store that implements storage.Refresher is checked for it too (the
+//     Refresher part); for one that does not, that part only logs so.
 //
 // The suite is hermetic: it needs nothing but the store, never sleeps, and
 // passes every time as "now" explicitly. Concurrent subtests race real
@@ -64,6 +66,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	})
 	t.Run("Sessions", s.sessions)
 	t.Run("Rotation", s.rotation)
+	t.Run("Refresher", s.refresher)
 	t.Run("Revocation", s.revocation)
 	t.Run("ChangeFeed", s.changeFeed)
 	t.Run("DeleteSessionsBefore", s.deleteSessionsBefore)

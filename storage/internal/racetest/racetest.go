@@ -95,3 +95,65 @@ func KeepRace(t *testing.T, a, b storage.Store) {
 	}
 	assert.Equal(t, keep, live)
 }
+
+// RefreshRace races storage.Refresher calls on a and b, two Stores on one
+// database, all presenting one token with the same successor, as clients
+// retrying one refresh do: none fails, every caller gets the one rotated
+// session and the account, and the session is rotated exactly once. A
+// second round, every caller presenting that token with its own successor,
+// rotates once more and revokes the session as reused.
+func RefreshRace(t *testing.T, a, b storage.Store) {
+	t.Helper()
+	ctx := context.Background()
+	refreshers := []storage.Refresher{a.(storage.Refresher), b.(storage.Refresher)}
+	require.NoError(t, a.CreateAccount(ctx, storage.Account{ID: "a1", OpenID: "o1", LinkedType: storage.LinkGuest, LinkedID: "g1"}))
+	_, err := a.CreateSession(ctx, storage.Session{
+		ID: "s1", AccountID: "a1", DeviceID: "d1", CreatedAt: t0, ExpiresAt: t0.Add(time.Hour),
+		RefreshHash: []byte("h0"), RotatedAt: t0,
+	}, 0)
+	require.NoError(t, err)
+
+	race := func(next func(i int) []byte, presented []byte, now time.Time) ([]storage.RefreshState, []error) {
+		got := make([]storage.RefreshState, callers)
+		errs := make([]error, callers)
+		var wg sync.WaitGroup
+		for i := range callers {
+			wg.Go(func() {
+				got[i], errs[i] = refreshers[i%2].Refresh(ctx, "s1", storage.Rotation{
+					Presented: presented, Next: next(i), Now: now, Grace: time.Minute,
+				})
+			})
+		}
+		wg.Wait()
+		return got, errs
+	}
+
+	got, errs := race(func(int) []byte { return []byte("h1") }, []byte("h0"), t0.Add(time.Second))
+	for i := range callers {
+		require.NoError(t, errs[i], "caller %d", i)
+		assert.Equal(t, "a1", got[i].Account.ID, "caller %d", i)
+		assert.Equal(t, int64(1), got[i].Session.Generation, "caller %d", i)
+		assert.Equal(t, []byte("h1"), got[i].Session.RefreshHash, "caller %d", i)
+	}
+	s, err := b.GetSession(ctx, "s1")
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), s.Generation)
+	assert.False(t, s.Revoked())
+
+	_, errs = race(func(i int) []byte { return fmt.Appendf(nil, "h2-%d", i) }, []byte("h1"), t0.Add(2*time.Second))
+	wins := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			wins++
+		case errors.Is(err, storage.ErrRefreshReused), errors.Is(err, storage.ErrSessionRevoked):
+		default:
+			t.Errorf("unexpected error %v", err)
+		}
+	}
+	assert.Equal(t, 1, wins)
+	s, err = a.GetSession(ctx, "s1")
+	require.NoError(t, err)
+	assert.Equal(t, int64(2), s.Generation)
+	assert.Equal(t, storage.ReasonReused, s.RevokeReason)
+}

@@ -88,8 +88,19 @@ func Decide(s storage.Session, r storage.Rotation) Outcome {
 // r.Now is truncated to the microsecond first, the precision both SQL
 // backends store, so the database and Decide judge expiry alike.
 func Rotate(ctx context.Context, ops RotateOps, id string, r storage.Rotation) (storage.Session, error) {
+	return rotate(ctx, ops, id, r, true)
+}
+
+// Settle is Rotate for a caller whose own conditional write (a rotation or a
+// reuse revocation, judged on a snapshot) just matched nothing because the
+// session changed in between: it starts by reading the session afresh,
+// instead of trying Advance first, and goes on as Rotate does.
+func Settle(ctx context.Context, ops RotateOps, id string, r storage.Rotation) (storage.Session, error) {
+	return rotate(ctx, ops, id, r, false)
+}
+
+func rotate(ctx context.Context, ops RotateOps, id string, r storage.Rotation, advance bool) (storage.Session, error) {
 	r.Now = r.Now.Truncate(time.Microsecond)
-	advance := true
 	for range maxRotateRounds {
 		if advance {
 			s, ok, err := ops.Advance(ctx, id, r)

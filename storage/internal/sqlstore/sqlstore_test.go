@@ -124,6 +124,27 @@ func TestRotate(t *testing.T) {
 	}
 }
 
+// TestSettle: Settle reads first, then goes on as Rotate does.
+func TestSettle(t *testing.T) {
+	ctx := context.Background()
+	f := &fakeOps{s: live()}
+	f.s.PrevRefreshHash, f.s.RefreshHash = []byte("cur"), []byte("other") // someone else rotated "cur"
+	got, err := Settle(ctx, f, "s", storage.Rotation{Presented: []byte("cur"), Next: []byte("other"), Now: t0, Grace: time.Minute})
+	require.NoError(t, err, "the lost race is a retry")
+	assert.Equal(t, []string{"get"}, f.calls)
+	assert.EqualValues(t, 3, got.Generation)
+
+	f = &fakeOps{s: live()}
+	_, err = Settle(ctx, f, "s", storage.Rotation{Presented: []byte("cur"), Next: []byte("n"), Now: t0})
+	require.NoError(t, err)
+	assert.Equal(t, []string{"get", "advance"}, f.calls, "a session still on the token is rotated")
+
+	f = &fakeOps{s: live()}
+	_, err = Settle(ctx, f, "s", storage.Rotation{Presented: []byte("old"), Now: t0})
+	require.ErrorIs(t, err, storage.ErrRefreshReused)
+	assert.Equal(t, []string{"get", "revoke"}, f.calls)
+}
+
 // TestRotateBounded: a session that changes under every statement makes
 // Rotate give up with an error instead of spinning.
 func TestRotateBounded(t *testing.T) {

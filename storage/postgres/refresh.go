@@ -1,0 +1,149 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/gameauth/gameauth/storage"
+	"github.com/gameauth/gameauth/storage/internal/sqlstore"
+)
+
+var _ storage.Refresher = (*Store)(nil)
+
+// Verdicts refreshSQL judges the session and its account by, on the
+// statement's snapshot, in the order storage.Refresher checks them.
+const (
+	verdictStopped = 1 // a pending withdrawal, or an account-wide block in force
+	verdictRevoked = 2
+	verdictExpired = 3
+	verdictAdvance = 4 // the presented token is the live one: rotate
+	verdictRetry   = 5 // a retry inside the grace window: no write
+	verdictReused  = 6 // revoke with ReasonReused
+)
+
+// Steps of refreshSQL's result row: which row it carries.
+const (
+	stepAdvanced = 0 // the rotated session, from the rotation's RETURNING
+	stepReused   = 1 // the session the reuse revoked
+	stepRead     = 2 // the session as the snapshot had it: nothing written
+)
+
+// refreshSQL is a refresh in one statement. It reads the session and its
+// account (no row at all if either is missing) and judges them (verdict) on
+// the statement's snapshot; then at most one of two conditional UPDATEs of
+// the session applies, each gated on the verdict: the rotation, whose WHERE
+// repeats the compare-and-swap so that under READ COMMITTED a concurrent
+// commit to the row is judged again on the row as it now is, and the reuse
+// revocation, conditioned on the generation the snapshot judged. When a
+// concurrent change makes the write the verdict called for match nothing,
+// the result row is the snapshot's (stepRead) and Refresh settles the
+// outcome with the RotateRefresh loop.
+//
+//	$1 session ID, $2 now, $3 presented hash, $4 next hash (NULL if empty),
+//	$5 now minus the grace window, $6 ReasonReused, $7 BlockPlayer, $8 BlockDevice
+var refreshSQL = `WITH s AS (
+	SELECT ` + sessionCols + ` FROM gameauth_sessions WHERE id = $1
+), a AS (
+	SELECT ` + accountCols + ` FROM gameauth_accounts WHERE id = (SELECT account_id FROM s)
+), v AS (
+	SELECT CASE
+		WHEN EXISTS (SELECT 1 FROM gameauth_withdrawals w
+				WHERE w.account_id = s.account_id AND w.purged_at IS NULL)
+			OR EXISTS (SELECT 1 FROM gameauth_blocks b
+				WHERE b.kind = $7 AND b.subject = s.account_id AND cardinality(b.services) = 0
+					AND (b.lifted_at IS NULL OR b.lifted_at > $2) AND (b.until_at IS NULL OR b.until_at > $2))
+			OR (s.device_id <> '' AND EXISTS (SELECT 1 FROM gameauth_blocks b
+				WHERE b.kind = $8 AND b.subject = s.device_id AND cardinality(b.services) = 0
+					AND (b.lifted_at IS NULL OR b.lifted_at > $2) AND (b.until_at IS NULL OR b.until_at > $2)))
+			THEN 1
+		WHEN s.revoked_at IS NOT NULL THEN 2
+		WHEN s.expires_at IS NULL OR s.expires_at <= $2 THEN 3
+		WHEN s.refresh_hash = $3 THEN 4
+		WHEN s.prev_refresh_hash = $3 AND s.rotated_at > $5 AND s.refresh_hash IS NOT DISTINCT FROM $4 THEN 5
+		ELSE 6
+	END AS verdict
+	FROM s JOIN a ON true
+), adv AS (
+	UPDATE gameauth_sessions
+	SET prev_refresh_hash = refresh_hash, refresh_hash = $4, generation = generation + 1, rotated_at = $2
+	WHERE id = $1 AND (SELECT verdict FROM v) = 4
+		AND refresh_hash = $3 AND revoked_at IS NULL AND expires_at > $2
+	RETURNING ` + sessionCols + `
+), rev AS (
+	UPDATE gameauth_sessions SET revoked_at = $2, revoke_reason = $6
+	WHERE id = $1 AND (SELECT verdict FROM v) = 6
+		AND generation = (SELECT generation FROM s) AND revoked_at IS NULL
+	RETURNING ` + sessionCols + `
+)
+SELECT x.step, ` + prefixed("x.", sessionCols) + `, v.verdict, ` + prefixed("a.", accountCols) + `
+FROM (SELECT 0 AS step, * FROM adv UNION ALL SELECT 1, * FROM rev UNION ALL SELECT 2, * FROM s) x
+	CROSS JOIN v CROSS JOIN a
+ORDER BY x.step LIMIT 1`
+
+// prefixed qualifies each column of the comma-separated list cols.
+func prefixed(prefix, cols string) string {
+	list := strings.Split(cols, ",")
+	for i, c := range list {
+		list[i] = prefix + strings.TrimSpace(c)
+	}
+	return strings.Join(list, ", ")
+}
+
+// Refresh implements storage.Refresher: one statement, refreshSQL, one round
+// trip. Only a refresh that loses a race in the instant between the
+// statement's snapshot and its write (another refresh of the same token,
+// a revocation) takes more: the RotateRefresh loop then decides it as
+// RotateRefresh would, on the session as it has become.
+func (s *Store) Refresh(ctx context.Context, id string, r storage.Rotation) (storage.RefreshState, error) {
+	r.Now = r.Now.Truncate(time.Microsecond) // as sqlstore.Rotate, so SQL and Decide agree
+	var st storage.RefreshState
+	var step, verdict int
+	var reason string
+	dest := make([]any, 0, 30)
+	dest = append(dest, &step)
+	dest = append(dest, sessionDest(&st.Session, &reason)...)
+	dest = append(dest, &verdict)
+	dest = append(dest, accountDest(&st.Account)...)
+	err := s.pool.QueryRow(ctx, s.q(refreshSQL), id, r.Now, r.Presented, bytesArg(r.Next),
+		r.Now.Add(-r.Grace), string(storage.ReasonReused), string(storage.BlockPlayer),
+		string(storage.BlockDevice)).Scan(dest...)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return storage.RefreshState{}, storage.ErrNotFound
+	}
+	if err != nil {
+		return storage.RefreshState{}, wrap("refresh", err)
+	}
+	st.Session.RevokeReason = storage.RevokeReason(reason)
+	switch {
+	case step == stepAdvanced:
+		return st, nil
+	case step == stepReused:
+		return st, storage.ErrRefreshReused
+	case verdict == verdictStopped:
+		st.Stopped = true
+		return st, nil
+	}
+	switch sqlstore.Decide(st.Session, r) {
+	case sqlstore.Revoked:
+		return st, storage.ErrSessionRevoked
+	case sqlstore.Expired:
+		return st, storage.ErrRefreshExpired
+	case sqlstore.Retry:
+		return st, nil
+	}
+	// The snapshot called for a rotation or a reuse revocation, and the
+	// write matched nothing: the session changed in between.
+	ss, err := sqlstore.Settle(ctx, rotateOps{s}, id, r)
+	switch {
+	case errors.Is(err, storage.ErrNotFound):
+		return storage.RefreshState{}, storage.ErrNotFound
+	case err != nil && !sqlstore.Verdict(err):
+		return storage.RefreshState{}, wrap("refresh", err)
+	}
+	st.Session = ss
+	return st, err
+}
