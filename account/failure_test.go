@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -245,6 +246,37 @@ func flows() []flow {
 			e.clock.Advance(time.Minute)
 			return func() resp { return e.put("/token/refresh", map[string]any{"refresh_token": p.refresh}) }
 		}},
+		{name: "refresh retry", status: 200, setup: func(e *env) func() resp {
+			p := e.signUp("dev-a")
+			require.Equal(e.t, 200, e.put("/token/refresh", map[string]any{"refresh_token": p.refresh}).Status)
+			return func() resp { return e.put("/token/refresh", map[string]any{"refresh_token": p.refresh}) }
+		}},
+		{name: "refresh signed out", status: 401, code: CodeSessionRevoked, setup: func(e *env) func() resp {
+			p := e.signUp("dev-a")
+			require.Equal(e.t, 200, e.put("/signout", nil, bearerOpt(p.access)).Status)
+			return func() resp { return e.put("/token/refresh", map[string]any{"refresh_token": p.refresh}) }
+		}},
+		{name: "refresh withdrawn", status: 403, code: CodeAccountWithdrawn, setup: func(e *env) func() resp {
+			p := e.signUp("dev-a")
+			e.withdraw(p, nil)
+			return func() resp { return e.put("/token/refresh", map[string]any{"refresh_token": p.refresh}) }
+		}},
+		{name: "refresh past withdrawal deadline", status: 404, code: CodeAccountNotFound, setup: func(e *env) func() resp {
+			p := dueHolder(e)
+			return func() resp { return e.put("/token/refresh", map[string]any{"refresh_token": p.refresh}) }
+		}},
+		{name: "refresh blocked", status: 403, code: CodeAccountBlocked, setup: func(e *env) func() resp {
+			p := e.signUp("dev-a")
+			_, err := e.svc.BlockPlayer(ctx, p.id, BlockSpec{Reason: "x"})
+			require.NoError(e.t, err)
+			return func() resp { return e.put("/token/refresh", map[string]any{"refresh_token": p.refresh}) }
+		}},
+		{name: "refresh device blocked", status: 403, code: CodeDeviceBlocked, setup: func(e *env) func() resp {
+			p := e.signUp("dev-a")
+			_, err := e.svc.BlockDevice(ctx, "dev-a", BlockSpec{Reason: "x"})
+			require.NoError(e.t, err)
+			return func() resp { return e.put("/token/refresh", map[string]any{"refresh_token": p.refresh}) }
+		}},
 		{name: "token status", status: 200, setup: func(e *env) func() resp {
 			p := e.signUp("dev-a")
 			return func() resp { return e.call(http.MethodGet, "/token/status", nil, bearerOpt(p.access)) }
@@ -385,8 +417,21 @@ func flows() []flow {
 // TestStoreFailureAtEveryStep fails the Nth store call of each flow, for
 // every N the flow reaches: the answer is 503 UNAVAILABLE, the store is as
 // it was, no event went out, and the same request then succeeds.
+//
+// The refresh flows run twice: with the store's Refresher (the memory
+// store's one-step refresh, whose one call can fail too) and without it.
 func TestStoreFailureAtEveryStep(t *testing.T) {
+	var all []flow
 	for _, fl := range flows() {
+		all = append(all, fl)
+		if strings.HasPrefix(fl.name, "refresh") {
+			slow := fl
+			slow.name += " without Refresher"
+			slow.opts = append(slices.Clone(fl.opts), slowRefresh)
+			all = append(all, slow)
+		}
+	}
+	for _, fl := range all {
 		t.Run(fl.name, func(t *testing.T) {
 			steps := 0
 			for n := 1; ; n++ {

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -336,6 +337,36 @@ func (f *faultStore) DeleteKey(ctx context.Context, id string) error {
 }
 func (f *faultStore) Close() error { return f.inner.Close() }
 
+// faultRefresher is a faultStore that passes storage.Refresher through too,
+// as the memory store under it implements it: the service then refreshes
+// the fast way, and the Refresh call can fail like any other.
+type faultRefresher struct{ *faultStore }
+
+var _ storage.Refresher = faultRefresher{}
+
+func (f faultRefresher) Refresh(ctx context.Context, id string, r storage.Rotation) (storage.RefreshState, error) {
+	if err := f.step("Refresh"); err != nil {
+		return storage.RefreshState{}, err
+	}
+	return f.inner.(storage.Refresher).Refresh(ctx, id, r)
+}
+
+// slowRefresh is a newEnv option: the service gets the bare faultStore,
+// which hides the memory store's Refresher, so a refresh takes the long way
+// as with a store that has none.
+func slowRefresh(c *Config) {
+	if f, ok := c.Store.(faultRefresher); ok {
+		c.Store = f.faultStore
+	}
+}
+
+// calledOps returns the store calls made since the last arm.
+func (f *faultStore) calledOps() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.ops)
+}
+
 // ---- mailer and events ----
 
 type sentCode struct{ email, code string }
@@ -423,7 +454,7 @@ func newEnv(t testing.TB, opts ...func(*Config)) *env {
 	require.NoError(t, err)
 	e.ring = ring
 	cfg := Config{
-		Store:           e.fault,
+		Store:           faultRefresher{e.fault},
 		Ring:            ring,
 		Issuer:          tokens.NewIssuer(ring, tokens.IssuerConfig{Issuer: "test", Audience: "game", Clock: e.clock.Now}),
 		Verifier:        tokens.NewVerifier(ring, tokens.VerifierConfig{Issuer: "test", Audience: "game", Clock: e.clock.Now}),

@@ -605,7 +605,9 @@ func (s *Service) signInGuest(ctx context.Context, c client, key string) (*token
 
 // refresh: API.md /token/refresh. A session that ended elsewhere answers
 // first (endedElsewhere), then the account's state, then the session's,
-// then the compare-and-swap of the rotation.
+// then the compare-and-swap of the rotation. A store that implements
+// storage.Refresher does the common case in one step (refreshFast); the
+// rest, and every other store, take the long way below.
 func (s *Service) refresh(ctx context.Context, c client, token string) (*tokenResult, error) {
 	if token == "" {
 		return nil, ErrTokenMissing.with("refresh_token is empty")
@@ -619,6 +621,12 @@ func (s *Service) refresh(ctx context.Context, c client, token string) (*tokenRe
 		return nil, ErrTokenInvalid
 	}
 	now := s.clock()
+	rot := storage.Rotation{Presented: hash, Next: nextHash, Now: now, Grace: s.cfg.RefreshGrace}
+	if rf, ok := s.store.(storage.Refresher); ok {
+		if res, done, err := s.refreshFast(ctx, rf, c, sid, next, rot); done {
+			return res, err
+		}
+	}
 	sess, err := s.store.GetSession(ctx, sid)
 	if errors.Is(err, storage.ErrNotFound) {
 		return nil, ErrTokenInvalid
@@ -652,7 +660,7 @@ func (s *Service) refresh(ctx context.Context, c client, token string) (*tokenRe
 	if err != nil {
 		return nil, s.internal(ctx, "Issue", err)
 	}
-	got, err := s.store.RotateRefresh(ctx, sid, storage.Rotation{Presented: hash, Next: nextHash, Now: now, Grace: s.cfg.RefreshGrace})
+	got, err := s.store.RotateRefresh(ctx, sid, rot)
 	switch {
 	case err == nil:
 	case errors.Is(err, storage.ErrNotFound):
@@ -662,9 +670,7 @@ func (s *Service) refresh(ctx context.Context, c client, token string) (*tokenRe
 	case errors.Is(err, storage.ErrRefreshExpired):
 		return nil, ErrRefreshExpired
 	case errors.Is(err, storage.ErrRefreshReused):
-		s.log.WarnContext(ctx, "gameauth: refresh token reused; session revoked", "account", a.ID, "session", sid)
-		s.revoked(ctx, a.ID, []string{sid}, storage.ReasonReused, now)
-		return nil, ErrRefreshReused
+		return nil, s.reused(ctx, a.ID, sid, now)
 	default:
 		return nil, s.unavailable(ctx, "RotateRefresh", err)
 	}
@@ -674,6 +680,55 @@ func (s *Service) refresh(ctx context.Context, c client, token string) (*tokenRe
 		expiresIn: int64(s.issuer.TTL() / time.Second),
 		player:    s.player(a, c.timezone, now),
 	}, nil
+}
+
+// refreshFast is a refresh in the store's one step (storage.Refresher): the
+// common answers straight from it. It reports done false, having written
+// nothing, when the precise answer needs the account's state looked up
+// (withdrawn, blocked, purged) or the session or account is missing; the
+// caller then goes the long way, which gives it exactly as before. Every
+// answer it gives itself is the one the long way gives for that state.
+func (s *Service) refreshFast(ctx context.Context, rf storage.Refresher, c client, sid, next string,
+	rot storage.Rotation) (*tokenResult, bool, error) {
+	st, err := rf.Refresh(ctx, sid, rot)
+	switch {
+	case err == nil && st.Stopped:
+		return nil, false, nil
+	case err == nil:
+		access, _, err := s.issue(st.Account, sid, st.Session.DeviceID)
+		if err != nil {
+			return nil, true, s.internal(ctx, "Issue", err)
+		}
+		return &tokenResult{
+			access:    access,
+			refresh:   next,
+			expiresIn: int64(s.issuer.TTL() / time.Second),
+			player:    s.player(st.Account, c.timezone, rot.Now),
+		}, true, nil
+	case errors.Is(err, storage.ErrNotFound):
+		return nil, false, nil
+	case errors.Is(err, storage.ErrSessionRevoked):
+		if st.Session.RevokeReason == storage.ReasonWithdrawn {
+			// ACCOUNT_WITHDRAWN with its key while the withdrawal is
+			// pending, not found once purged: the long way knows which.
+			return nil, false, nil
+		}
+		return nil, true, sessionEnded(st.Session.RevokeReason)
+	case errors.Is(err, storage.ErrRefreshExpired):
+		return nil, true, ErrRefreshExpired
+	case errors.Is(err, storage.ErrRefreshReused):
+		return nil, true, s.reused(ctx, st.Account.ID, sid, rot.Now)
+	default:
+		return nil, true, s.unavailable(ctx, "Refresh", err)
+	}
+}
+
+// reused reports a refresh token presented again after its rotation: the
+// store has revoked the session.
+func (s *Service) reused(ctx context.Context, accountID, sid string, now time.Time) error {
+	s.log.WarnContext(ctx, "gameauth: refresh token reused; session revoked", "account", accountID, "session", sid)
+	s.revoked(ctx, accountID, []string{sid}, storage.ReasonReused, now)
+	return ErrRefreshReused
 }
 
 // authed is an authenticated request: a valid access token of a player that
