@@ -276,6 +276,15 @@ func TestRefreshSection(t *testing.T) {
 	s, tgt = refreshSection(e2eConfig{}, []refreshResult{res("PostgreSQL", 5000)}, nil)
 	assert.Equal(t, met, tgt.Status)
 	assert.Contains(t, s.Notes[0], "the five reads before the rotation take 66.7%")
+	assert.Len(t, s.Tables[0].Rows, 3, "no Refresh row for a store without one")
+
+	one := res("PostgreSQL", 5000)
+	one.Refresher, one.OneStep = true, lat(time.Millisecond, 8000)
+	s, _ = refreshSection(e2eConfig{}, []refreshResult{one}, nil)
+	require.Len(t, s.Tables[0].Rows, 4)
+	assert.Contains(t, s.Tables[0].Rows[1][0], "`Refresh`")
+	assert.Equal(t, "0.625× of the store calls", s.Tables[0].Rows[0][7], "the endpoint against the one call it makes")
+	assert.Contains(t, s.Notes[0], "`Refresh`, reads and rotation in one step, runs at 8,000/s (0.800×")
 }
 
 func TestMemorySection(t *testing.T) {

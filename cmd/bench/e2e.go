@@ -129,9 +129,29 @@ func benchMe(ctx context.Context, cfg e2eConfig) (meResult, error) {
 type refreshResult struct {
 	Backend    string
 	HTTP       loadResult
-	StoreCalls loadResult // the six store calls of one refresh
+	Refresher  bool       // the store implements storage.Refresher
+	OneStep    loadResult // Refresh alone, when Refresher: the service's one store call
+	StoreCalls loadResult // the six store calls of one refresh without Refresher
 	Rotate     loadResult // RotateRefresh alone
 }
+
+// Service returns the reference for the endpoint: the store calls
+// account.Service makes for one refresh on this store.
+func (r refreshResult) Service() loadResult {
+	if r.Refresher {
+		return r.OneStep
+	}
+	return r.StoreCalls
+}
+
+// storeMode is what storeRefresh calls.
+type storeMode int
+
+const (
+	modeSix     storeMode = iota // the six calls of a refresh without storage.Refresher
+	modeRotate                   // RotateRefresh alone
+	modeOneStep                  // storage.Refresher's Refresh
+)
 
 // refreshClient is a client refreshing its own session's chain of tokens
 // over HTTP: each answer's refresh token is the next request's. tok holds
@@ -171,12 +191,13 @@ func refreshOnce(w *wire, tok string) (string, error) {
 	return res.Token.RefreshToken, nil
 }
 
-// storeRefresh is a client making, directly on the store, the calls that
-// account.Service makes for one refresh (GetSession, GetAccount,
+// storeRefresh is a client making, directly on the store, along its own
+// chain of tokens: with modeSix the calls account.Service makes for one
+// refresh on a store without storage.Refresher (GetSession, GetAccount,
 // GetAccountWithdrawal, ActiveBlocks for the player and the device, and
-// RotateRefresh), or with all false RotateRefresh alone, along its own
-// chain of tokens.
-func storeRefresh(store storage.Store, ring *tokens.Ring, tok *string, all bool) request {
+// RotateRefresh); with modeRotate RotateRefresh alone; with modeOneStep the
+// one Refresh call it makes on a store with one.
+func storeRefresh(store storage.Store, ring *tokens.Ring, tok *string, mode storeMode) request {
 	return func(ctx context.Context) error {
 		sid, hash, err := ring.ParseRefreshToken(*tok)
 		if err != nil {
@@ -187,7 +208,19 @@ func storeRefresh(store storage.Store, ring *tokens.Ring, tok *string, all bool)
 			return err
 		}
 		now := time.Now()
-		if all {
+		rot := storage.Rotation{Presented: hash, Next: nextHash, Now: now, Grace: 10 * time.Second}
+		if mode == modeOneStep {
+			st, err := store.(storage.Refresher).Refresh(ctx, sid, rot)
+			if err == nil && st.Stopped {
+				err = errors.New("refresh stopped")
+			}
+			if err != nil {
+				return err
+			}
+			*tok = next
+			return nil
+		}
+		if mode == modeSix {
 			sess, err := store.GetSession(ctx, sid)
 			if err != nil {
 				return err
@@ -205,7 +238,7 @@ func storeRefresh(store storage.Store, ring *tokens.Ring, tok *string, all bool)
 				return err
 			}
 		}
-		if _, err := store.RotateRefresh(ctx, sid, storage.Rotation{Presented: hash, Next: nextHash, Now: now, Grace: 10 * time.Second}); err != nil {
+		if _, err := store.RotateRefresh(ctx, sid, rot); err != nil {
 			return err
 		}
 		*tok = next
@@ -222,7 +255,9 @@ func benchRefresh(ctx context.Context, cfg e2eConfig, backend string, store stor
 	defer s.Close()
 	// Separate sessions for each measurement; guest sign-in hashes no
 	// password, so setup is quick.
-	players, err := s.guests(ctx, 3*cfg.Clients)
+	_, oneStep := store.(storage.Refresher)
+	out.Refresher = oneStep
+	players, err := s.guests(ctx, 4*cfg.Clients)
 	if err != nil {
 		return out, err
 	}
@@ -237,25 +272,35 @@ func benchRefresh(ctx context.Context, cfg e2eConfig, backend string, store stor
 	n := cfg.Clients
 	wires := s.wires(n)
 	defer closeWires(wires)
-	var https, calls, rotates []loadResult
+	var https, steps, calls, rotates []loadResult
 	for range cfg.Rounds {
 		r, err := runLoad(ctx, cfg.spec(n), func(i int) (request, error) { return refreshClient(wires[i], &chains[i]), nil })
 		if err != nil {
 			return out, fmt.Errorf("%s /token/refresh: %w", backend, err)
 		}
 		https = append(https, r)
-		r, err = runLoad(ctx, cfg.spec(n), func(i int) (request, error) { return storeRefresh(store, ring, &chains[n+i], true), nil })
+		if oneStep {
+			r, err = runLoad(ctx, cfg.spec(n), func(i int) (request, error) { return storeRefresh(store, ring, &chains[3*n+i], modeOneStep), nil })
+			if err != nil {
+				return out, fmt.Errorf("%s Refresh: %w", backend, err)
+			}
+			steps = append(steps, r)
+		}
+		r, err = runLoad(ctx, cfg.spec(n), func(i int) (request, error) { return storeRefresh(store, ring, &chains[n+i], modeSix), nil })
 		if err != nil {
 			return out, fmt.Errorf("%s store calls: %w", backend, err)
 		}
 		calls = append(calls, r)
-		r, err = runLoad(ctx, cfg.spec(n), func(i int) (request, error) { return storeRefresh(store, ring, &chains[2*n+i], false), nil })
+		r, err = runLoad(ctx, cfg.spec(n), func(i int) (request, error) { return storeRefresh(store, ring, &chains[2*n+i], modeRotate), nil })
 		if err != nil {
 			return out, fmt.Errorf("%s rotate: %w", backend, err)
 		}
 		rotates = append(rotates, r)
 	}
 	out.HTTP, out.StoreCalls, out.Rotate = medianRun(https), medianRun(calls), medianRun(rotates)
+	if oneStep {
+		out.OneStep = medianRun(steps)
+	}
 	return out, nil
 }
 

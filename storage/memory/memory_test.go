@@ -38,3 +38,7 @@ func BenchmarkRotate(b *testing.B) {
 func BenchmarkGetAccount(b *testing.B) {
 	b.Run("memory", func(b *testing.B) { storagetest.BenchGetAccount(b, memory.New()) })
 }
+
+func BenchmarkRefresh(b *testing.B) {
+	b.Run("memory", func(b *testing.B) { storagetest.BenchRefresh(b, memory.New()) })
+}

@@ -26,3 +26,7 @@ func BenchmarkRotate(b *testing.B) {
 func BenchmarkGetAccount(b *testing.B) {
 	b.Run("postgres", func(b *testing.B) { storagetest.BenchGetAccount(b, benchStore(b)) })
 }
+
+func BenchmarkRefresh(b *testing.B) {
+	b.Run("postgres", func(b *testing.B) { storagetest.BenchRefresh(b, benchStore(b)) })
+}

@@ -84,6 +84,10 @@ type Store struct {
 	// midTx, when set (by tests), runs inside multi-statement transactions
 	// after their first write.
 	midTx func(ctx context.Context, tx pgx.Tx)
+
+	// Refresh's statements, qualified once: they are long, and a refresh
+	// is the hottest write.
+	rotateSQL, refreshSQL string
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -137,6 +141,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 		pairs = append(pairs, t, q)
 	}
 	s.names = strings.NewReplacer(pairs...)
+	s.rotateSQL, s.refreshSQL = s.q(rotateSQL), s.q(refreshSQL)
 	if err := s.migrate(ctx); err != nil {
 		return nil, fmt.Errorf("postgres: migrate: %w", err)
 	}

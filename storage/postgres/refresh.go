@@ -32,7 +32,9 @@ const (
 	stepRead     = 2 // the session as the snapshot had it: nothing written
 )
 
-// refreshSQL is a refresh in one statement. It reads the session and its
+// refreshSQL is a refresh in one statement, for every case: what Refresh
+// runs when rotateSQL did not rotate (a retry, a reuse, a stopped, revoked,
+// expired or missing session, or a lost race). It reads the session and its
 // account (no row at all if either is missing) and judges them (verdict) on
 // the statement's snapshot; then at most one of two conditional UPDATEs of
 // the session applies, each gated on the verdict: the rotation, whose WHERE
@@ -52,13 +54,13 @@ var refreshSQL = `WITH s AS (
 ), v AS (
 	SELECT CASE
 		WHEN EXISTS (SELECT 1 FROM gameauth_withdrawals w
-				WHERE w.account_id = s.account_id AND w.purged_at IS NULL)
+				WHERE w.account_id = s.account_id AND w.purged_at IS NULL OFFSET 0)
 			OR EXISTS (SELECT 1 FROM gameauth_blocks b
 				WHERE b.kind = $7 AND b.subject = s.account_id AND cardinality(b.services) = 0
-					AND (b.lifted_at IS NULL OR b.lifted_at > $2) AND (b.until_at IS NULL OR b.until_at > $2))
+					AND (b.lifted_at IS NULL OR b.lifted_at > $2) AND (b.until_at IS NULL OR b.until_at > $2) OFFSET 0)
 			OR (s.device_id <> '' AND EXISTS (SELECT 1 FROM gameauth_blocks b
 				WHERE b.kind = $8 AND b.subject = s.device_id AND cardinality(b.services) = 0
-					AND (b.lifted_at IS NULL OR b.lifted_at > $2) AND (b.until_at IS NULL OR b.until_at > $2)))
+					AND (b.lifted_at IS NULL OR b.lifted_at > $2) AND (b.until_at IS NULL OR b.until_at > $2) OFFSET 0))
 			THEN 1
 		WHEN s.revoked_at IS NOT NULL THEN 2
 		WHEN s.expires_at IS NULL OR s.expires_at <= $2 THEN 3
@@ -84,6 +86,38 @@ FROM (SELECT 0 AS step, * FROM adv UNION ALL SELECT 1, * FROM rev UNION ALL SELE
 	CROSS JOIN v CROSS JOIN a
 ORDER BY x.step LIMIT 1`
 
+// rotateSQL is the common refresh in one statement: the rotation, applied
+// only when the session is live, unexpired and on the presented token, its
+// account exists and is neither withdrawing nor under an account-wide block
+// on the player or the session's device. It returns the rotated session and
+// the account, or no row, and then refreshSQL judges the refresh afresh.
+// Under READ COMMITTED a concurrent commit to the session makes PostgreSQL
+// evaluate the WHERE again on the row as it now is: two refreshes of one
+// token rotate it once, and the loser gets no row.
+//
+// OFFSET 0 keeps each NOT EXISTS a subquery run for the one session row, an
+// index probe by (kind, subject) or account: without it the planner may turn
+// them into anti-joins or a hashed subplan that read every pending
+// withdrawal or every block of a kind, which a generic plan made while the
+// tables were small would keep doing when they are not.
+//
+//	$1 session ID, $2 now, $3 presented hash, $4 next hash (NULL if empty),
+//	$5 BlockPlayer, $6 BlockDevice
+var rotateSQL = `UPDATE gameauth_sessions s
+SET prev_refresh_hash = s.refresh_hash, refresh_hash = $4, generation = s.generation + 1, rotated_at = $2
+FROM gameauth_accounts a
+WHERE s.id = $1 AND s.refresh_hash = $3 AND s.revoked_at IS NULL AND s.expires_at > $2
+	AND a.id = s.account_id
+	AND NOT EXISTS (SELECT 1 FROM gameauth_withdrawals w
+		WHERE w.account_id = s.account_id AND w.purged_at IS NULL OFFSET 0)
+	AND NOT EXISTS (SELECT 1 FROM gameauth_blocks b
+		WHERE b.kind = $5 AND b.subject = s.account_id AND cardinality(b.services) = 0
+			AND (b.lifted_at IS NULL OR b.lifted_at > $2) AND (b.until_at IS NULL OR b.until_at > $2) OFFSET 0)
+	AND (s.device_id = '' OR NOT EXISTS (SELECT 1 FROM gameauth_blocks b
+		WHERE b.kind = $6 AND b.subject = s.device_id AND cardinality(b.services) = 0
+			AND (b.lifted_at IS NULL OR b.lifted_at > $2) AND (b.until_at IS NULL OR b.until_at > $2) OFFSET 0))
+RETURNING ` + prefixed("s.", sessionCols) + `, ` + prefixed("a.", accountCols)
+
 // prefixed qualifies each column of the comma-separated list cols.
 func prefixed(prefix, cols string) string {
 	list := strings.Split(cols, ",")
@@ -93,13 +127,36 @@ func prefixed(prefix, cols string) string {
 	return strings.Join(list, ", ")
 }
 
-// Refresh implements storage.Refresher: one statement, refreshSQL, one round
-// trip. Only a refresh that loses a race in the instant between the
-// statement's snapshot and its write (another refresh of the same token,
-// a revocation) takes more: the RotateRefresh loop then decides it as
-// RotateRefresh would, on the session as it has become.
+// Refresh implements storage.Refresher. The common refresh, a rotation, is
+// one statement and one round trip: rotateSQL. Any other outcome takes a
+// second, refreshSQL, which judges the session afresh and writes what the
+// judgement calls for (a reuse revocation) in the same statement. Only a
+// refresh that loses a race in the instant between that statement's
+// snapshot and its write (another refresh of the same token, a revocation)
+// takes more: the RotateRefresh loop then decides it as RotateRefresh
+// would, on the session as it has become.
 func (s *Store) Refresh(ctx context.Context, id string, r storage.Rotation) (storage.RefreshState, error) {
 	r.Now = r.Now.Truncate(time.Microsecond) // as sqlstore.Rotate, so SQL and Decide agree
+	var st storage.RefreshState
+	var reason string
+	dest := make([]any, 0, 30)
+	dest = append(dest, sessionDest(&st.Session, &reason)...)
+	dest = append(dest, accountDest(&st.Account)...)
+	err := s.pool.QueryRow(ctx, s.rotateSQL, id, r.Now, r.Presented, bytesArg(r.Next),
+		string(storage.BlockPlayer), string(storage.BlockDevice)).Scan(dest...)
+	if err == nil {
+		st.Session.RevokeReason = storage.RevokeReason(reason)
+		return st, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return storage.RefreshState{}, wrap("refresh", err)
+	}
+	return s.judge(ctx, id, r)
+}
+
+// judge is a refresh that rotateSQL did not rotate, in one statement,
+// refreshSQL, but for a lost race.
+func (s *Store) judge(ctx context.Context, id string, r storage.Rotation) (storage.RefreshState, error) {
 	var st storage.RefreshState
 	var step, verdict int
 	var reason string
@@ -108,7 +165,7 @@ func (s *Store) Refresh(ctx context.Context, id string, r storage.Rotation) (sto
 	dest = append(dest, sessionDest(&st.Session, &reason)...)
 	dest = append(dest, &verdict)
 	dest = append(dest, accountDest(&st.Account)...)
-	err := s.pool.QueryRow(ctx, s.q(refreshSQL), id, r.Now, r.Presented, bytesArg(r.Next),
+	err := s.pool.QueryRow(ctx, s.refreshSQL, id, r.Now, r.Presented, bytesArg(r.Next),
 		r.Now.Add(-r.Grace), string(storage.ReasonReused), string(storage.BlockPlayer),
 		string(storage.BlockDevice)).Scan(dest...)
 	if errors.Is(err, pgx.ErrNoRows) {

@@ -13,3 +13,7 @@ func BenchmarkRotate(b *testing.B) {
 func BenchmarkGetAccount(b *testing.B) {
 	b.Run("sqlite", func(b *testing.B) { storagetest.BenchGetAccount(b, newStore(b)) })
 }
+
+func BenchmarkRefresh(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) { storagetest.BenchRefresh(b, newStore(b)) })
+}

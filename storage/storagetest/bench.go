@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"fmt"
@@ -12,7 +13,8 @@ import (
 	"github.com/gameauth/gameauth/storage"
 )
 
-// benchCallers is how many goroutines BenchRotate runs at once.
+// benchCallers is how many goroutines BenchRotate and BenchRefresh run at
+// once.
 const benchCallers = 16
 
 // benchAccounts is how many accounts BenchGetAccount reads among.
@@ -27,12 +29,44 @@ const benchAccounts = 256
 //		b.Run("mybackend", func(b *testing.B) { storagetest.BenchRotate(b, openStore(b)) })
 //	}
 func BenchRotate(b *testing.B, s storage.Store) {
+	benchRotations(b, s, func(ctx context.Context, id string, r storage.Rotation) error {
+		_, err := s.RotateRefresh(ctx, id, r)
+		return err
+	})
+}
+
+// BenchRefresh is BenchRotate for storage.Refresher: 16 concurrent callers,
+// each refreshing its own session of one live account, and ops/s. s must
+// implement storage.Refresher.
+//
+//	func BenchmarkRefresh(b *testing.B) {
+//		b.Run("mybackend", func(b *testing.B) { storagetest.BenchRefresh(b, openStore(b)) })
+//	}
+func BenchRefresh(b *testing.B, s storage.Store) {
+	rf, ok := s.(storage.Refresher)
+	if !ok {
+		b.Fatalf("%T does not implement storage.Refresher", s)
+	}
+	benchRotations(b, s, func(ctx context.Context, id string, r storage.Rotation) error {
+		st, err := rf.Refresh(ctx, id, r)
+		if err == nil && st.Stopped {
+			err = fmt.Errorf("stopped")
+		}
+		return err
+	})
+}
+
+// benchRotations runs BenchRotate and BenchRefresh with rotate as the call.
+func benchRotations(b *testing.B, s storage.Store, rotate func(ctx context.Context, id string, r storage.Rotation) error) {
 	ctx := b.Context()
 	procs := runtime.GOMAXPROCS(0)
 	p := (benchCallers + procs - 1) / procs
 	callers := p * procs
 	prefix := randomPrefix()
 	start := at(0)
+	if err := s.CreateAccount(ctx, newAccount(prefix+"-acc", storage.LinkGuest, prefix, "")); err != nil {
+		b.Fatalf("CreateAccount: %v", err)
+	}
 	for i := range callers {
 		sess := newSession(fmt.Sprintf("%s-sess-%d", prefix, i), prefix+"-acc", start)
 		sess.ExpiresAt = start.Add(365 * 24 * time.Hour)
@@ -57,8 +91,8 @@ func BenchRotate(b *testing.B, s storage.Store) {
 				Now:       start.Add(time.Duration(n+1) * time.Microsecond),
 				Grace:     10 * time.Second,
 			}
-			if _, err := s.RotateRefresh(ctx, id, r); err != nil {
-				b.Errorf("RotateRefresh %s #%d: %v", id, n+1, err)
+			if err := rotate(ctx, id, r); err != nil {
+				b.Errorf("rotation %s #%d: %v", id, n+1, err)
 				return
 			}
 			n++

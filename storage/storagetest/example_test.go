@@ -38,3 +38,10 @@ func ExampleBenchRotate() {
 		b.Run("memory", func(b *testing.B) { storagetest.BenchRotate(b, memory.New()) })
 	}
 }
+
+// A store that implements storage.Refresher measures its one-step refresh.
+func ExampleBenchRefresh() {
+	_ = func(b *testing.B) { // func BenchmarkRefresh(b *testing.B)
+		b.Run("memory", func(b *testing.B) { storagetest.BenchRefresh(b, memory.New()) })
+	}
+}
