@@ -36,24 +36,87 @@ func prefixed(prefix, cols string) string {
 	return strings.Join(list, ", ")
 }
 
-// Refresh implements storage.Refresher in one write transaction: it holds
-// the write lock from the start, so what it reads is what it writes to.
+// rotateSQL is the common refresh's one write, a compare-and-swap: the
+// rotation, applied only if the session is still live, unexpired and on the
+// presented token, and its account still exists and is neither withdrawing
+// nor under an account-wide block on the player or the session's device.
+var rotateSQL = `UPDATE sessions
+SET prev_refresh_hash = refresh_hash, refresh_hash = ?5, generation = generation + 1, rotated_at = ?4
+WHERE id = ?1 AND refresh_hash = ?6 AND revoked_at IS NULL AND expires_at > ?4
+	AND EXISTS (SELECT 1 FROM accounts a WHERE a.id = sessions.account_id)
+	AND NOT EXISTS (SELECT 1 FROM withdrawals w WHERE w.account_id = sessions.account_id AND w.purged_at IS NULL)
+	AND NOT EXISTS (SELECT 1 FROM blocks b
+		WHERE b.kind = ?2 AND b.subject = sessions.account_id AND json_array_length(b.services) = 0
+			AND (b.lifted_at IS NULL OR b.lifted_at > ?4) AND (b.until_at IS NULL OR b.until_at > ?4))
+	AND (sessions.device_id = '' OR NOT EXISTS (SELECT 1 FROM blocks b
+		WHERE b.kind = ?3 AND b.subject = sessions.device_id AND json_array_length(b.services) = 0
+			AND (b.lifted_at IS NULL OR b.lifted_at > ?4) AND (b.until_at IS NULL OR b.until_at > ?4)))
+RETURNING ` + sessionCols
+
+// Refresh implements storage.Refresher. The common cases take no write
+// lock but for the rotation's one statement: the session, its account and
+// whether it is stopped are read on the readers; a retry, a revoked or
+// expired session and a stopped account are answered from that read, and a
+// rotation is rotateSQL, which checks again what it relies on. Anything
+// else (a reuse, a compare-and-swap that lost to a concurrent change) is
+// decided and written in one write transaction, which holds the write lock
+// from the start, so what it reads is what it writes to.
 func (s *Store) Refresh(ctx context.Context, id string, r storage.Rotation) (storage.RefreshState, error) {
 	r.Now = r.Now.Truncate(time.Microsecond) // the precision stored, as sqlstore.Rotate
+	st, err := readRefresh(ctx, s.readRefresh, id, r)
+	if err != nil {
+		return storage.RefreshState{}, wrap("refresh", err)
+	}
+	if st.Stopped {
+		return st, nil
+	}
+	switch sqlstore.Decide(st.Session, r) {
+	case sqlstore.Revoked:
+		return st, storage.ErrSessionRevoked
+	case sqlstore.Expired:
+		return st, storage.ErrRefreshExpired
+	case sqlstore.Retry:
+		return st, nil
+	case sqlstore.Advance:
+		ss, err := scanSession(s.rotate.QueryRowContext(ctx, id, string(storage.BlockPlayer),
+			string(storage.BlockDevice), r.Now.UnixMicro(), bytesArg(r.Next), r.Presented))
+		if err == nil {
+			st.Session = ss
+			return st, nil
+		}
+		if !errors.Is(err, storage.ErrNotFound) {
+			return storage.RefreshState{}, wrap("refresh", err)
+		}
+	}
+	return s.refreshLocked(ctx, id, r)
+}
+
+// readRefresh reads, with stmt (refreshReadSQL prepared), the session
+// joined to its account and whether the account is stopped. No row is
+// storage.ErrNotFound.
+func readRefresh(ctx context.Context, stmt *sql.Stmt, id string, r storage.Rotation) (storage.RefreshState, error) {
+	var st storage.RefreshState
+	var reason string
+	dest := make([]any, 0, 29)
+	dest = append(dest, sessionDest(&st.Session, &reason)...)
+	dest = append(dest, accountDest(&st.Account)...)
+	dest = append(dest, &st.Stopped)
+	err := stmt.QueryRowContext(ctx, id, string(storage.BlockPlayer),
+		string(storage.BlockDevice), r.Now.UnixMicro()).Scan(dest...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return storage.RefreshState{}, storage.ErrNotFound
+	}
+	st.Session.RevokeReason = storage.RevokeReason(reason)
+	return st, err
+}
+
+// refreshLocked is Refresh in one write transaction.
+func (s *Store) refreshLocked(ctx context.Context, id string, r storage.Rotation) (storage.RefreshState, error) {
 	var st storage.RefreshState
 	var verdict error
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		var reason string
-		dest := make([]any, 0, 29)
-		dest = append(dest, sessionDest(&st.Session, &reason)...)
-		dest = append(dest, accountDest(&st.Account)...)
-		dest = append(dest, &st.Stopped)
-		err := tx.QueryRowContext(ctx, refreshReadSQL, id, string(storage.BlockPlayer),
-			string(storage.BlockDevice), r.Now.UnixMicro()).Scan(dest...)
-		if errors.Is(err, sql.ErrNoRows) {
-			return storage.ErrNotFound
-		}
-		st.Session.RevokeReason = storage.RevokeReason(reason)
+		var err error
+		st, err = readRefresh(ctx, tx.StmtContext(ctx, s.readRefreshW), id, r)
 		if err != nil || st.Stopped {
 			return err
 		}

@@ -45,6 +45,12 @@ var migrationFiles embed.FS
 type Store struct {
 	w *sql.DB // the one writer connection; transactions BEGIN IMMEDIATE
 	r *sql.DB // readers; the same pool as w for an in-memory database
+
+	// Refresh's hot statements, prepared once: SQLite parses a statement
+	// each time it is prepared, and these are long.
+	readRefresh  *sql.Stmt // refreshReadSQL on r
+	readRefreshW *sql.Stmt // refreshReadSQL on w, for Refresh's transaction
+	rotate       *sql.Stmt // rotateSQL on w
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -93,6 +99,20 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		_ = s.Close()
 		return nil, err
 	}
+	var err error
+	for _, p := range []struct {
+		dst *(*sql.Stmt)
+		db  *sql.DB
+		sql string
+	}{{&s.readRefresh, s.r, refreshReadSQL}, {&s.readRefreshW, s.w, refreshReadSQL}, {&s.rotate, s.w, rotateSQL}} {
+		if *p.dst, err = p.db.PrepareContext(ctx, p.sql); err != nil {
+			break
+		}
+	}
+	if err != nil {
+		_ = s.Close()
+		return nil, fmt.Errorf("sqlite: prepare: %w", err)
+	}
 	return s, nil
 }
 
@@ -131,7 +151,13 @@ func oneConn(db *sql.DB) {
 
 // Close closes the database.
 func (s *Store) Close() error {
-	err := s.w.Close()
+	var err error
+	for _, st := range []*sql.Stmt{s.readRefresh, s.readRefreshW, s.rotate} {
+		if st != nil {
+			err = errors.Join(err, st.Close())
+		}
+	}
+	err = errors.Join(err, s.w.Close())
 	if s.r != s.w {
 		err = errors.Join(err, s.r.Close())
 	}
