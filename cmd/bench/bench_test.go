@@ -307,3 +307,24 @@ func TestMeSection(t *testing.T) {
 	_, tgt = meSection(e2eConfig{}, r)
 	assert.Equal(t, missed, tgt.Status)
 }
+
+func TestStorageSection(t *testing.T) {
+	set, err := parseBench(strings.NewReader(`cpu: AMD EPYC
+BenchmarkRotate/memory-2         	 1000000	       500 ns/op	     100 B/op	       2 allocs/op
+BenchmarkRotate/postgres-2       	   10000	    100000 ns/op	     900 B/op	      20 allocs/op
+BenchmarkRotate/postgres-2       	   10000	    250000 ns/op	     900 B/op	      20 allocs/op
+`))
+	require.NoError(t, err)
+	s, targets := storageSection(set, 2, true)
+	require.Len(t, targets, 1)
+	assert.Equal(t, met, targets[0].Status, "100 µs wall time per op is 10,000/s")
+	assert.Equal(t, "10,000/s", targets[0].Measured)
+	assert.Equal(t, []string{"`Rotate/postgres`", "10,000/s", "5,714/s", fmtNs(100000), fmtRatio(10000, 2e6)}, s.Tables[0].Rows[1])
+
+	set.By["Rotate/postgres"].NsOp = []float64{400000}
+	_, targets = storageSection(set, 1, true)
+	assert.Equal(t, missed, targets[0].Status, "2,500/s misses 5,000/s")
+
+	_, targets = storageSection(set, 1, false)
+	assert.Empty(t, targets, "no PostgreSQL, no target claimed")
+}

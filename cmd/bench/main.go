@@ -72,7 +72,7 @@ func quickPlan() plan {
 }
 
 // allParts are the parts -only can pick.
-var allParts = []string{"middleware", "tokens", "memory", "me", "refresh", "signin", "growth"}
+var allParts = []string{"middleware", "tokens", "storage", "memory", "me", "refresh", "signin", "growth"}
 
 func run() error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
@@ -135,9 +135,9 @@ func run() error {
 	// Go benchmarks first, in child processes, while this one idles; then
 	// memory, before any server has run in this process; then end to end.
 	// The report shows them in reading order.
-	order := []string{"middleware", "tokens", "me", "refresh", "signin", "growth", "memory"}
+	order := []string{"middleware", "tokens", "storage", "me", "refresh", "signin", "growth", "memory"}
 	parts := map[string]func() (section, []target, error){
-		"middleware": rn.middleware, "tokens": rn.tokens, "memory": rn.memory,
+		"middleware": rn.middleware, "tokens": rn.tokens, "storage": rn.storage, "memory": rn.memory,
 		"me": rn.me, "refresh": rn.refresh, "signin": rn.signin, "growth": rn.growth,
 	}
 	done := map[string]section{}
@@ -201,6 +201,32 @@ func (rn *runner) middleware() (section, []target, error) {
 		return section{}, nil, err
 	}
 	return middlewareSection(set, rn.plan.count)
+}
+
+// storage runs the backends' own benchmarks: BenchmarkRotate (16
+// concurrent callers), BenchmarkRefresh and BenchmarkGetAccount.
+func (rn *runner) storage() (section, []target, error) {
+	pkgs := []string{"./storage/memory", "./storage/sqlite"}
+	if rn.dsn != "" {
+		// The postgres package's benchmarks read their DSN from here.
+		if err := os.Setenv("GAMEAUTH_TEST_POSTGRES", rn.dsn); err != nil {
+			return section{}, nil, err
+		}
+		pkgs = append(pkgs, "./storage/postgres")
+	}
+	all := benchSet{By: map[string]*benchStat{}}
+	for _, pkg := range pkgs {
+		set, err := goBench(rn.ctx, rn.root, pkg, "^Benchmark(Rotate|Refresh|GetAccount)$", rn.plan.count, rn.plan.benchtime)
+		if err != nil {
+			return section{}, nil, err
+		}
+		for _, n := range set.Order {
+			all.Order = append(all.Order, n)
+			all.By[n] = set.By[n]
+		}
+	}
+	s, t := storageSection(all, rn.plan.count, rn.dsn != "")
+	return s, t, nil
 }
 
 func (rn *runner) tokens() (section, []target, error) {

@@ -86,6 +86,45 @@ func tokensSection(set benchSet, count int) section {
 	}
 }
 
+// storageSection quotes the backends' benchmarks as operations per second:
+// they run their callers in parallel, so ns/op is wall time per operation.
+func storageSection(set benchSet, count int, withPostgres bool) (section, []target) {
+	rows := [][]string{}
+	for _, n := range set.Order {
+		b := set.By[n]
+		vs := "–"
+		group, backend, _ := strings.Cut(n, "/")
+		if ref := set.By[group+"/memory"]; ref != nil && backend != "memory" {
+			vs = fmtRatio(1e9/b.Min(), 1e9/ref.Min())
+		}
+		rows = append(rows, []string{"`" + n + "`", fmtRate(1e9 / b.Min()), fmtRate(1e9 / b.Median()), fmtNs(b.Min()), vs})
+	}
+	s := section{
+		Title: "Storage backends",
+		Text: []string{
+			"The backends' own benchmarks (`go test -run '^$' -bench '^Benchmark(Rotate|Refresh|GetAccount)$' ./storage/...`), through " +
+				"`storagetest.BenchRotate`, `BenchRefresh` and `BenchGetAccount`: 16 concurrent callers, each rotating (or refreshing in " +
+				"one step) its own session, and parallel account reads. The reference is the in-memory backend in the same run.",
+			fmt.Sprintf("Each benchmark ran %d times; the table quotes the fastest run and the median as operations per second.", count),
+		},
+		Tables: []table{{
+			Header: []string{"benchmark", " ops/s (fastest)", " ops/s (median)", " wall time/op", " × memory"},
+			Rows:   rows,
+		}},
+	}
+	if !withPostgres {
+		s.Notes = []string{"PostgreSQL was not given (-postgres or GAMEAUTH_TEST_POSTGRES): its rows were not run."}
+		return s, nil
+	}
+	pg := set.By["Rotate/postgres"]
+	if pg == nil {
+		return s, []target{check("Rotation on PostgreSQL, 16 callers", "≥ 5,000/s", "not in the output", false)}
+	}
+	rate := 1e9 / pg.Min()
+	return s, []target{check("Rotation on PostgreSQL, 16 callers (`BenchmarkRotate/postgres`)", "≥ 5,000/s",
+		fmtRate(rate), rate >= 5000)}
+}
+
 // loadRow is a table row of a load run.
 func loadRow(what string, r loadResult, ref *loadResult) []string {
 	vs := "–"
