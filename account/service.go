@@ -280,6 +280,30 @@ func blockEnd(b storage.Block) string {
 	return b.Until.UTC().Format(time.RFC3339)
 }
 
+// session reads a token's session: TOKEN_INVALID when there is none.
+func (s *Service) session(ctx context.Context, id string) (storage.Session, error) {
+	sess, err := s.store.GetSession(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return sess, ErrTokenInvalid
+	}
+	if err != nil {
+		return sess, s.unavailable(ctx, "GetSession", err)
+	}
+	return sess, nil
+}
+
+// account reads a token's player: ACCOUNT_NOT_FOUND when there is none.
+func (s *Service) account(ctx context.Context, id string) (storage.Account, error) {
+	a, err := s.store.GetAccount(ctx, id)
+	if errors.Is(err, storage.ErrNotFound) {
+		return a, ErrAccountNotFound
+	}
+	if err != nil {
+		return a, s.unavailable(ctx, "GetAccount", err)
+	}
+	return a, nil
+}
+
 // sessionEnded is the answer for a revoked session.
 func sessionEnded(reason storage.RevokeReason) error {
 	if reason == storage.ReasonReplaced {
@@ -627,19 +651,13 @@ func (s *Service) refresh(ctx context.Context, c client, token string) (*tokenRe
 			return res, err
 		}
 	}
-	sess, err := s.store.GetSession(ctx, sid)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, ErrTokenInvalid
-	}
+	sess, err := s.session(ctx, sid)
 	if err != nil {
-		return nil, s.unavailable(ctx, "GetSession", err)
+		return nil, err
 	}
-	a, err := s.store.GetAccount(ctx, sess.AccountID)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, ErrAccountNotFound
-	}
+	a, err := s.account(ctx, sess.AccountID)
 	if err != nil {
-		return nil, s.unavailable(ctx, "GetAccount", err)
+		return nil, err
 	}
 	if err := endedElsewhere(sess); err != nil {
 		return nil, err
@@ -755,19 +773,13 @@ func (s *Service) authenticate(ctx context.Context, token string, state, revoked
 		return nil, ErrTokenInvalid
 	}
 	now := s.clock()
-	a, err := s.store.GetAccount(ctx, claims.Subject)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, ErrAccountNotFound
-	}
+	a, err := s.account(ctx, claims.Subject)
 	if err != nil {
-		return nil, s.unavailable(ctx, "GetAccount", err)
+		return nil, err
 	}
-	sess, err := s.store.GetSession(ctx, claims.SessionID)
-	if errors.Is(err, storage.ErrNotFound) {
-		return nil, ErrTokenInvalid
-	}
+	sess, err := s.session(ctx, claims.SessionID)
 	if err != nil {
-		return nil, s.unavailable(ctx, "GetSession", err)
+		return nil, err
 	}
 	if sess.AccountID != a.ID {
 		return nil, ErrTokenInvalid
