@@ -255,3 +255,35 @@ func ExampleNew() {
 	fmt.Println(res.StatusCode, string(body))
 	// Output: 200 hello Ada
 }
+
+// A blocked player meets one answer, whichever part refuses it: the
+// middleware on a game route, or the handler's token status.
+func TestBlockedAnswerIsTheSameFromMiddlewareAndHandler(t *testing.T) {
+	ctx := context.Background()
+	auth, err := gameauth.New(ctx, gameauth.Config{Store: memory.New(), PasswordHashing: cheap})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = auth.Close() })
+	base := server(t, auth).URL
+	access, _, player := signUp(t, base, "fay@example.com", "Fay", "pc-9")
+	id := player["UserUniqueID"].(string)
+
+	for _, until := range []time.Time{{}, time.Now().Add(48 * time.Hour).Truncate(time.Second)} {
+		_, err := auth.Service().BlockPlayer(ctx, id, account.BlockSpec{Reason: "abuse", Until: until})
+		require.NoError(t, err)
+		fromMiddleware := call(t, "GET", base+"/me", access, nil)
+		fromHandler := call(t, "GET", base+"/auth/token/status", access, nil)
+		require.Equal(t, http.StatusForbidden, fromMiddleware.status)
+		require.Equal(t, http.StatusForbidden, fromHandler.status)
+		assert.Equal(t, fromHandler.body, fromMiddleware.body)
+		data := fromMiddleware.body["ErrorData"].(map[string]any)
+		assert.Equal(t, map[string]any{"uuid": id, "nickname": "Fay", "blockReason": "abuse", "blockDate": data["blockDate"]}, data)
+		require.NoError(t, auth.Service().UnblockPlayer(ctx, id))
+	}
+
+	_, err = auth.Service().BlockDevice(ctx, "pc-9", account.BlockSpec{Reason: "cheat"})
+	require.NoError(t, err)
+	fromMiddleware := call(t, "GET", base+"/me", access, nil)
+	fromHandler := call(t, "GET", base+"/auth/token/status", access, nil)
+	assert.Equal(t, "DEVICE_BLOCKED", fromMiddleware.body["ErrorCode"])
+	assert.Equal(t, fromHandler.body, fromMiddleware.body)
+}

@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/gameauth/gameauth/internal/blockanswer"
 	"github.com/gameauth/gameauth/storage"
 	"github.com/gameauth/gameauth/tokens"
 )
@@ -213,18 +214,9 @@ func (s *Service) checkAccount(ctx context.Context, a storage.Account, deviceID 
 		return s.unavailable(ctx, "ActiveBlocks", err)
 	}
 	if b, ok := widest(blocks); ok {
-		msg := "account is blocked permanently"
-		if !b.Until.IsZero() {
-			msg = "account is blocked until " + b.Until.UTC().Format(time.RFC3339)
-		}
-		e := ErrAccountBlocked.with(msg)
+		e := ErrAccountBlocked.with(blockanswer.Message(b))
 		e.BlockKey = b.Key
-		e.ErrorData = map[string]string{
-			"uuid":        a.ID,
-			"nickname":    a.Nickname,
-			"blockReason": b.Reason,
-			"blockDate":   blockEnd(b),
-		}
+		e.ErrorData = blockanswer.Data(b, a.Nickname)
 		return e
 	}
 	return s.checkDeviceBlock(ctx, deviceID, now)
@@ -241,12 +233,8 @@ func (s *Service) checkDeviceBlock(ctx context.Context, deviceID string, now tim
 		return s.unavailable(ctx, "ActiveBlocks", err)
 	}
 	if b, ok := widest(blocks); ok {
-		msg := "device is blocked permanently"
-		if !b.Until.IsZero() {
-			msg = "device is blocked until " + b.Until.UTC().Format(time.RFC3339)
-		}
-		e := ErrDeviceBlocked.with(msg)
-		e.ErrorData = map[string]string{"deviceUniqueId": deviceID}
+		e := ErrDeviceBlocked.with(blockanswer.Message(b))
+		e.ErrorData = blockanswer.Data(b, "")
 		return e
 	}
 	return nil
@@ -270,14 +258,6 @@ func widest(blocks []storage.Block) (storage.Block, bool) {
 		}
 	}
 	return best, found
-}
-
-// blockEnd is a block's end as API.md's clients show it.
-func blockEnd(b storage.Block) string {
-	if b.Until.IsZero() {
-		return "permanent"
-	}
-	return b.Until.UTC().Format(time.RFC3339)
 }
 
 // session reads a token's session: TOKEN_INVALID when there is none.

@@ -23,8 +23,8 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 
+	"github.com/gameauth/gameauth/internal/blockanswer"
 	"github.com/gameauth/gameauth/storage"
 	"github.com/gameauth/gameauth/tokens"
 )
@@ -211,11 +211,11 @@ func (a *Authenticator) authenticate(r *http.Request, service string) (*Player, 
 			return nil, errSessionRevoked
 		}
 		if b, blocked := rv.Blocked(storage.BlockPlayer, c.Subject, service); blocked {
-			return nil, accountBlocked(b, c.Nickname)
+			return nil, blockRefusal(b, c.Nickname)
 		}
 		if c.DeviceID != "" {
 			if b, blocked := rv.Blocked(storage.BlockDevice, c.DeviceID, service); blocked {
-				return nil, deviceBlocked(b)
+				return nil, blockRefusal(b, "")
 			}
 		}
 	}
@@ -253,11 +253,11 @@ const (
 
 // Error is a refusal, rendered as API.md's BaseResponse.
 type Error struct {
-	Status    int            `json:"-"`
-	Code      string         `json:"ErrorCode"`
-	Message   string         `json:"Message"`
-	BlockKey  string         `json:"BlockKey,omitempty"`
-	ErrorData map[string]any `json:"ErrorData,omitempty"`
+	Status    int               `json:"-"`
+	Code      string            `json:"ErrorCode"`
+	Message   string            `json:"Message"`
+	BlockKey  string            `json:"BlockKey,omitempty"`
+	ErrorData map[string]string `json:"ErrorData,omitempty"`
 	// TokenFault is set when the token itself is at fault: the response
 	// then carries WWW-Authenticate: Bearer error="invalid_token".
 	TokenFault bool `json:"-"`
@@ -274,43 +274,19 @@ var (
 	errSessionReplaced = &Error{Status: http.StatusUnauthorized, Code: CodeSessionReplaced, Message: "session was replaced by a newer sign-in", TokenFault: true}
 )
 
-func accountBlocked(b storage.Block, nickname string) *Error {
-	return &Error{
-		Status:   http.StatusForbidden,
-		Code:     CodeAccountBlocked,
-		Message:  "account is blocked" + until(b),
-		BlockKey: b.Key,
-		ErrorData: map[string]any{
-			"uuid":        b.Subject,
-			"nickname":    nickname,
-			"blockReason": b.Reason,
-			"blockDate":   blockDate(b),
-		},
-	}
-}
-
-func deviceBlocked(b storage.Block) *Error {
-	return &Error{
+// blockRefusal is the refusal of a player or device under block b.
+func blockRefusal(b storage.Block, nickname string) *Error {
+	e := &Error{
 		Status:    http.StatusForbidden,
-		Code:      CodeDeviceBlocked,
-		Message:   "device is blocked" + until(b),
-		ErrorData: map[string]any{"deviceUniqueId": b.Subject},
+		Code:      CodeAccountBlocked,
+		Message:   blockanswer.Message(b),
+		BlockKey:  b.Key,
+		ErrorData: blockanswer.Data(b, nickname),
 	}
-}
-
-func until(b storage.Block) string {
-	if b.Until.IsZero() {
-		return " permanently"
+	if b.Kind == storage.BlockDevice {
+		e.Code, e.BlockKey = CodeDeviceBlocked, ""
 	}
-	return " until " + b.Until.UTC().Format(time.RFC3339)
-}
-
-// blockDate is when the block ends (RFC 3339), or "permanent".
-func blockDate(b storage.Block) string {
-	if b.Until.IsZero() {
-		return "permanent"
-	}
-	return b.Until.UTC().Format(time.RFC3339)
+	return e
 }
 
 // WriteError writes err as API.md's BaseResponse with its status, adding
