@@ -7,10 +7,13 @@
 // starting together apply each migration once; the applied versions are kept
 // in gameauth_schema_version.
 //
-// Every change that touches several rows runs in one transaction. A refresh
-// rotation is one conditional UPDATE, so two nodes racing on one refresh
-// token get exactly one winner. Unique violations are told apart by SQLSTATE
-// and constraint name.
+// Every change that touches several rows runs in one transaction, run again
+// if PostgreSQL aborts it to break a deadlock. A refresh rotation is one
+// conditional UPDATE, so two nodes racing on one refresh token get exactly
+// one winner; refreshes arriving together share one such UPDATE and one
+// commit (RefreshBatch), which is what lets a node keep up with thousands
+// of refreshes a second. Unique violations are told apart by SQLSTATE and
+// constraint name.
 package postgres
 
 import (
@@ -65,6 +68,7 @@ type Option func(*options)
 
 type options struct {
 	schema string
+	batch  int // RefreshBatch; 0 for the default
 }
 
 // Schema keeps the store's tables in the named schema, created if missing,
@@ -84,10 +88,14 @@ type Store struct {
 	// midTx, when set (by tests), runs inside multi-statement transactions
 	// after their first write.
 	midTx func(ctx context.Context, tx pgx.Tx)
+	// onBatch, when set (by tests), runs before a statement of n > 1
+	// refreshes; an error fails the statement.
+	onBatch func(ctx context.Context, n int) error
 
 	// Refresh's statements, qualified once: they are long, and a refresh
 	// is the hottest write.
-	rotateSQL, refreshSQL string
+	rotateSQL, refreshSQL, rotateManySQL string
+	batch                                *batcher // nil with RefreshBatch(1)
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -141,7 +149,13 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 		pairs = append(pairs, t, q)
 	}
 	s.names = strings.NewReplacer(pairs...)
-	s.rotateSQL, s.refreshSQL = s.q(rotateSQL), s.q(refreshSQL)
+	s.rotateSQL, s.refreshSQL, s.rotateManySQL = s.q(rotateSQL), s.q(refreshSQL), s.q(rotateManySQL)
+	if o.batch == 0 {
+		o.batch = DefaultRefreshBatch
+	}
+	if o.batch > 1 {
+		s.batch = &batcher{max: o.batch}
+	}
 	if err := s.migrate(ctx); err != nil {
 		return nil, fmt.Errorf("postgres: migrate: %w", err)
 	}
@@ -212,10 +226,25 @@ func (s *Store) migrate(ctx context.Context) error {
 	})
 }
 
+// txAttempts is how many times tx runs a transaction that PostgreSQL
+// aborted as one side of a deadlock.
+const txAttempts = 3
+
 // tx runs fn in a transaction and commits it if fn returns nil. Any error,
-// a cancelled ctx or a lost connection included, leaves nothing written.
+// a cancelled ctx or a lost connection included, leaves nothing written. A
+// transaction aborted to break a deadlock (two writers locking an account's
+// sessions in different orders, say a revoke-all and a batch of refreshes)
+// runs again, so fn must assign its results rather than accumulate them.
 func (s *Store) tx(ctx context.Context, fn func(pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, s.pool, fn)
+	var err error
+	for range txAttempts {
+		err = pgx.BeginFunc(ctx, s.pool, fn)
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || pe.Code != "40P01" || ctx.Err() != nil { // deadlock_detected
+			return err
+		}
+	}
+	return err
 }
 
 // lock takes a transaction-scoped advisory lock on key within the store's

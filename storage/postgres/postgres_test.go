@@ -298,3 +298,58 @@ func TestSignInRaceKeepsKeep(t *testing.T) {
 	a, b := twoNodes(t)
 	racetest.KeepRace(t, a, b)
 }
+
+// TestDeadlockRetried: a transaction PostgreSQL aborts to break a deadlock
+// runs again, and the call succeeds. Another connection holds the session
+// row a withdrawal's revocation needs while it waits on the withdrawal's
+// own insert: a deadlock that aborts the withdrawal, whose backend checks
+// first (a shorter deadlock_timeout).
+func TestDeadlockRetried(t *testing.T) {
+	ctx := context.Background()
+	cfg, err := pgxpool.ParseConfig(dsn(t))
+	require.NoError(t, err)
+	cfg.ConnConfig.RuntimeParams["deadlock_timeout"] = "50ms"
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	other := testPool(t, 2)
+	schema := freshSchema(t, other)
+	s, err := postgres.New(ctx, pool, postgres.Schema(schema))
+	require.NoError(t, err)
+	_, err = s.CreateSession(ctx, session("s1", "a1"), 0)
+	require.NoError(t, err)
+	sessions := pgx.Identifier{schema, "gameauth_sessions"}.Sanitize()
+	withdrawals := pgx.Identifier{schema, "gameauth_withdrawals"}.Sanitize()
+
+	attempts := 0
+	inserted := make(chan error, 1)
+	postgres.SetMidTx(s, func(_ context.Context, tx pgx.Tx) {
+		attempts++
+		if attempts > 1 {
+			return
+		}
+		t2, err := other.Begin(ctx)
+		require.NoError(t, err)
+		_, err = t2.Exec(ctx, `UPDATE `+sessions+` SET platform = platform WHERE id = 's1'`)
+		require.NoError(t, err)
+		go func() {
+			// Waits on the withdrawal's insert until the deadlock aborts it.
+			_, err := t2.Exec(ctx, `INSERT INTO `+withdrawals+` (account_id, key_hash, memo) VALUES ('a1', 'other', '')`)
+			inserted <- errors.Join(err, t2.Rollback(ctx))
+		}()
+		pid := t2.Conn().PgConn().PID()
+		require.Eventually(t, func() bool {
+			var waiting bool
+			err := other.QueryRow(ctx, `SELECT wait_event_type = 'Lock' FROM pg_stat_activity WHERE pid = $1`, pid).Scan(&waiting)
+			return err == nil && waiting
+		}, 10*time.Second, time.Millisecond)
+	})
+	revoked, err := s.Withdraw(ctx, storage.Withdrawal{AccountID: "a1", KeyHash: []byte("k"), RequestedAt: t0, Deadline: t0.Add(time.Hour)})
+	require.NoError(t, err)
+	require.NoError(t, <-inserted, "the other transaction went on once the withdrawal was aborted")
+	assert.Equal(t, 2, attempts, "the withdrawal ran again")
+	assert.Equal(t, []string{"s1"}, revoked)
+	w, err := s.GetAccountWithdrawal(ctx, "a1")
+	require.NoError(t, err)
+	assert.Equal(t, []byte("k"), w.KeyHash)
+}
