@@ -9,3 +9,14 @@ import (
 // SetMidTx makes s call f inside its multi-statement transactions
 // (CreateSession with keep > 0, Withdraw) right after their first write.
 func SetMidTx(s *Store, f func(ctx context.Context, tx pgx.Tx)) { s.midTx = f }
+
+// SetOnBatch makes s call f before each statement of n > 1 refreshes, with
+// the statement's context; an error from f fails the statement.
+func SetOnBatch(s *Store, f func(ctx context.Context, n int) error) { s.onBatch = f }
+
+// Queued is how many refreshes wait on s's batch queue.
+func Queued(s *Store) int {
+	s.batch.mu.Lock()
+	defer s.batch.mu.Unlock()
+	return len(s.batch.queue)
+}

@@ -128,15 +128,36 @@ func prefixed(prefix, cols string) string {
 }
 
 // Refresh implements storage.Refresher. The common refresh, a rotation, is
-// one statement and one round trip: rotateSQL. Any other outcome takes a
-// second, refreshSQL, which judges the session afresh and writes what the
-// judgement calls for (a reuse revocation) in the same statement. Only a
-// refresh that loses a race in the instant between that statement's
-// snapshot and its write (another refresh of the same token, a revocation)
-// takes more: the RotateRefresh loop then decides it as RotateRefresh
-// would, on the session as it has become.
+// one statement and one round trip: rotateSQL, or rotateManySQL with the
+// other refreshes that arrived at the same time (see RefreshBatch). Any
+// other outcome takes a second, refreshSQL, which judges the session afresh
+// and writes what the judgement calls for (a reuse revocation) in the same
+// statement. Only a refresh that loses a race in the instant between that
+// statement's snapshot and its write (another refresh of the same token, a
+// revocation) takes more: the RotateRefresh loop then decides it as
+// RotateRefresh would, on the session as it has become.
 func (s *Store) Refresh(ctx context.Context, id string, r storage.Rotation) (storage.RefreshState, error) {
 	r.Now = r.Now.Truncate(time.Microsecond) // as sqlstore.Rotate, so SQL and Decide agree
+	if err := ctx.Err(); err != nil {
+		return storage.RefreshState{}, wrap("refresh", err)
+	}
+	rotate := s.rotateOne
+	if s.batch != nil {
+		rotate = s.rotate
+	}
+	st, rotated, err := rotate(ctx, id, r)
+	switch {
+	case err != nil:
+		return storage.RefreshState{}, wrap("refresh", err)
+	case rotated:
+		return st, nil
+	}
+	return s.judge(ctx, id, r)
+}
+
+// rotateOne runs rotateSQL: the rotated session and its account, and
+// whether it rotated.
+func (s *Store) rotateOne(ctx context.Context, id string, r storage.Rotation) (storage.RefreshState, bool, error) {
 	var st storage.RefreshState
 	var reason string
 	dest := make([]any, 0, 30)
@@ -144,14 +165,14 @@ func (s *Store) Refresh(ctx context.Context, id string, r storage.Rotation) (sto
 	dest = append(dest, accountDest(&st.Account)...)
 	err := s.pool.QueryRow(ctx, s.rotateSQL, id, r.Now, r.Presented, bytesArg(r.Next),
 		string(storage.BlockPlayer), string(storage.BlockDevice)).Scan(dest...)
-	if err == nil {
-		st.Session.RevokeReason = storage.RevokeReason(reason)
-		return st, nil
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return storage.RefreshState{}, false, nil
+	case err != nil:
+		return storage.RefreshState{}, false, err
 	}
-	if !errors.Is(err, pgx.ErrNoRows) {
-		return storage.RefreshState{}, wrap("refresh", err)
-	}
-	return s.judge(ctx, id, r)
+	st.Session.RevokeReason = storage.RevokeReason(reason)
+	return st, true, nil
 }
 
 // judge is a refresh that rotateSQL did not rotate, in one statement,

@@ -276,6 +276,107 @@ func (s suite) refresher(t *testing.T) {
 		requireSession(t, rotated(sess, "t0", "t1", now), getSession(t, st, sess.ID), "exactly one rotation")
 	})
 
+	s.test(t, "ConcurrentMixed", func(t *testing.T, st storage.Store) {
+		// Refreshes of many sessions at once, each with its own outcome: a
+		// store that does several refreshes in one step (the PostgreSQL
+		// backend batches them) still gives each its own answer and write.
+		ctx := t.Context()
+		rf := st.(storage.Refresher)
+		now := at(time.Hour)
+		const each = 4
+		kinds := []string{"live", "retry", "reused", "revoked", "expired", "player-blocked",
+			"device-blocked", "withdrawing", "missing", "orphan"}
+		type refreshCase struct {
+			kind string
+			id   string // labels its tokens
+			acct storage.Account
+			sess storage.Session // as stored before the race
+			r    storage.Rotation
+		}
+		var cases []refreshCase
+		for i := range len(kinds) * each {
+			kind := kinds[i%len(kinds)]
+			id := fmt.Sprintf("%s-%d", kind, i)
+			c := refreshCase{kind: kind, id: id, acct: newAccount("acc-"+id, storage.LinkGuest, "guest-"+id, "")}
+			c.sess = newSession("sess-"+id, c.acct.ID, at(0))
+			c.sess.RefreshHash = hash("t0-" + id)
+			c.r = storage.Rotation{Presented: hash("t0-" + id), Next: hash("t1-" + id), Now: now, Grace: grace}
+			if kind != "orphan" {
+				require.NoError(t, st.CreateAccount(ctx, c.acct))
+			}
+			if kind == "expired" {
+				c.sess.ExpiresAt = now
+			}
+			if kind != "missing" {
+				createSession(t, st, c.sess, 0)
+			}
+			switch kind {
+			case "retry", "reused":
+				before := c.r
+				before.Now = now.Add(-time.Second)
+				_, err := rf.Refresh(ctx, c.sess.ID, before)
+				require.NoError(t, err)
+				if kind == "reused" {
+					c.r.Next = hash("t9-" + id)
+				}
+			case "revoked":
+				require.NoError(t, st.RevokeSession(ctx, c.sess.ID, storage.ReasonSignedOut, at(time.Minute)))
+			case "player-blocked":
+				require.NoError(t, st.CreateBlock(ctx, newBlock("blk-"+id, storage.BlockPlayer, c.acct.ID, at(0), time.Time{})))
+			case "device-blocked":
+				require.NoError(t, st.CreateBlock(ctx, newBlock("blk-"+id, storage.BlockDevice, c.sess.DeviceID, at(0), time.Time{})))
+			case "withdrawing":
+				withdraw(t, st, newWithdrawal(c.acct.ID, at(time.Minute)))
+			}
+			if kind != "missing" {
+				c.sess = getSession(t, st, c.sess.ID)
+			}
+			cases = append(cases, c)
+		}
+
+		got := make([]storage.RefreshState, len(cases))
+		errs := race(len(cases), func(i int) error {
+			var err error
+			got[i], err = rf.Refresh(ctx, cases[i].sess.ID, cases[i].r)
+			return err
+		})
+
+		for i, c := range cases {
+			msg := fmt.Sprintf("%s (%s)", c.sess.ID, c.kind)
+			switch c.kind {
+			case "live", "retry":
+				require.NoError(t, errs[i], msg)
+				assert.False(t, got[i].Stopped, msg)
+				want := c.sess
+				if c.kind == "live" {
+					want = rotated(c.sess, "t0-"+c.id, "t1-"+c.id, now)
+				}
+				requireSession(t, want, got[i].Session, msg)
+				requireAccount(t, c.acct, got[i].Account, msg)
+				requireSession(t, want, getSession(t, st, c.sess.ID), msg)
+			case "reused":
+				requireOnly(t, errs[i], storage.ErrRefreshReused, msg)
+				requireRevoked(t, st, c.sess.ID, storage.ReasonReused, now)
+			case "revoked":
+				requireOnly(t, errs[i], storage.ErrSessionRevoked, msg)
+				requireSession(t, c.sess, getSession(t, st, c.sess.ID), msg)
+			case "expired":
+				requireOnly(t, errs[i], storage.ErrRefreshExpired, msg)
+				requireSession(t, c.sess, getSession(t, st, c.sess.ID), msg)
+			case "player-blocked", "device-blocked", "withdrawing":
+				require.NoError(t, errs[i], msg)
+				assert.True(t, got[i].Stopped, msg)
+				requireSession(t, c.sess, got[i].Session, msg)
+				requireSession(t, c.sess, getSession(t, st, c.sess.ID), msg)
+			case "missing":
+				requireOnly(t, errs[i], storage.ErrNotFound, msg)
+			case "orphan":
+				requireOnly(t, errs[i], storage.ErrNotFound, msg)
+				requireSession(t, c.sess, getSession(t, st, c.sess.ID), msg)
+			}
+		}
+	})
+
 	// Stopped: nothing compared, nothing written.
 	requireStopped := func(t *testing.T, st storage.Store, rf storage.Refresher, sess storage.Session, now time.Time) {
 		t.Helper()

@@ -1,0 +1,317 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/gameauth/gameauth/storage"
+	"github.com/gameauth/gameauth/storage/postgres"
+	"github.com/gameauth/gameauth/storage/storagetest"
+)
+
+// TestStoreUnbatched runs the suite with batching off: every refresh its
+// own statement, the path a store takes with RefreshBatch(1) and, batched,
+// whenever a refresh comes alone.
+func TestStoreUnbatched(t *testing.T) {
+	pool := testPool(t, 8)
+	storagetest.Run(t, func(t *testing.T) storage.Store {
+		s, err := postgres.New(context.Background(), pool, postgres.Schema(freshSchema(t, pool)), postgres.RefreshBatch(1))
+		require.NoError(t, err)
+		return s
+	})
+}
+
+// gate holds the batch queue's first statement until opened, recording
+// the size of every statement.
+type gate struct {
+	mu    sync.Mutex
+	sizes []int
+	open  chan struct{}
+	fail  func(n int) error // fails a statement of n refreshes; nil: none
+}
+
+func newGate(s *postgres.Store) *gate {
+	g := &gate{open: make(chan struct{})}
+	postgres.SetOnBatch(s, func(ctx context.Context, n int) error {
+		g.mu.Lock()
+		g.sizes = append(g.sizes, n)
+		first := len(g.sizes) == 1
+		g.mu.Unlock()
+		if first {
+			select {
+			case <-g.open:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+		if g.fail != nil {
+			return g.fail(n)
+		}
+		return nil
+	})
+	return g
+}
+
+func (g *gate) statements() []int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return slices.Clone(g.sizes)
+}
+
+// batchFixture is a store with n accounts, each with one session sN whose
+// refresh hash is "h0-sN".
+func batchFixture(t *testing.T, n int) *postgres.Store {
+	t.Helper()
+	s := freshStore(t, testPool(t, 8))
+	ctx := context.Background()
+	for i := range n {
+		id := fmt.Sprint(i)
+		require.NoError(t, s.CreateAccount(ctx, account("a"+id, id+"@x", "")))
+		_, err := s.CreateSession(ctx, session("s"+id, "a"+id), 0)
+		require.NoError(t, err)
+	}
+	return s
+}
+
+// rot is the first rotation of session id, at t0 plus a second.
+func rot(id string) storage.Rotation {
+	return storage.Rotation{
+		Presented: []byte("h0-" + id), Next: []byte("h1-" + id),
+		Now: t0.Add(time.Second), Grace: time.Minute,
+	}
+}
+
+// waitQueued waits until n refreshes wait on s's queue.
+func waitQueued(t *testing.T, s *postgres.Store, n int) {
+	t.Helper()
+	require.Eventually(t, func() bool { return postgres.Queued(s) == n }, 10*time.Second, time.Millisecond,
+		"%d refreshes should be queued", n)
+}
+
+// refreshAll refreshes sessions s0..s(n-1) at once, the first alone (held
+// by g) and the others queued behind it, and returns their answers.
+func refreshAll(t *testing.T, s *postgres.Store, g *gate, n int) ([]storage.RefreshState, []error) {
+	t.Helper()
+	got := make([]storage.RefreshState, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	call := func(i int) {
+		wg.Go(func() { got[i], errs[i] = s.Refresh(context.Background(), fmt.Sprint("s", i), rot(fmt.Sprint("s", i))) })
+	}
+	call(0)
+	require.Eventually(t, func() bool { return len(g.statements()) == 1 }, 10*time.Second, time.Millisecond)
+	for i := 1; i < n; i++ {
+		call(i)
+	}
+	waitQueued(t, s, n-1)
+	close(g.open)
+	wg.Wait()
+	return got, errs
+}
+
+// requireRotatedOnce checks that session id was rotated exactly once, as
+// rot(id) asks.
+func requireRotatedOnce(t *testing.T, s *postgres.Store, id string) {
+	t.Helper()
+	got, err := s.GetSession(context.Background(), id)
+	require.NoError(t, err)
+	assert.Equal(t, int64(1), got.Generation, id)
+	assert.Equal(t, []byte("h1-"+id), got.RefreshHash, id)
+	assert.False(t, got.Revoked(), id)
+}
+
+// TestRefreshBatch: refreshes arriving while a statement runs go together
+// in the next one, and each gets its own session and account.
+func TestRefreshBatch(t *testing.T) {
+	const n = 12
+	s := batchFixture(t, n)
+	g := newGate(s)
+	got, errs := refreshAll(t, s, g, n)
+	assert.Equal(t, []int{1, n - 1}, g.statements(), "the first alone, then the rest in one statement")
+	for i := range n {
+		id := fmt.Sprint("s", i)
+		require.NoError(t, errs[i], id)
+		assert.Equal(t, id, got[i].Session.ID)
+		assert.Equal(t, "a"+fmt.Sprint(i), got[i].Account.ID)
+		assert.Equal(t, int64(1), got[i].Session.Generation, id)
+		assert.Equal(t, []byte("h1-"+id), got[i].Session.RefreshHash, id)
+		requireRotatedOnce(t, s, id)
+	}
+}
+
+// TestRefreshBatchMax: a statement carries at most RefreshBatch refreshes.
+func TestRefreshBatchMax(t *testing.T) {
+	const n = 8
+	pool := testPool(t, 8)
+	s, err := postgres.New(context.Background(), pool, postgres.Schema(freshSchema(t, pool)), postgres.RefreshBatch(3))
+	require.NoError(t, err)
+	ctx := context.Background()
+	for i := range n {
+		id := fmt.Sprint(i)
+		require.NoError(t, s.CreateAccount(ctx, account("a"+id, id+"@x", "")))
+		_, err := s.CreateSession(ctx, session("s"+id, "a"+id), 0)
+		require.NoError(t, err)
+	}
+	g := newGate(s)
+	_, errs := refreshAll(t, s, g, n)
+	assert.Equal(t, []int{1, 3, 3, 1}, g.statements())
+	for i := range n {
+		require.NoError(t, errs[i])
+		requireRotatedOnce(t, s, fmt.Sprint("s", i))
+	}
+}
+
+// TestRefreshBatchFails: when a statement of several fails, each refresh in
+// it is done alone, and none is lost or done twice.
+func TestRefreshBatchFails(t *testing.T) {
+	const n = 6
+	s := batchFixture(t, n)
+	g := newGate(s)
+	g.fail = func(n int) error {
+		if n > 1 {
+			return errors.New("connection lost")
+		}
+		return nil
+	}
+	_, errs := refreshAll(t, s, g, n)
+	assert.Equal(t, []int{1, n - 1}, g.statements())
+	for i := range n {
+		require.NoError(t, errs[i])
+		requireRotatedOnce(t, s, fmt.Sprint("s", i))
+	}
+}
+
+// TestRefreshBatchSameSession: refreshes of one session never share a
+// statement; a retry queued with the first try gets the same rotation.
+func TestRefreshBatchSameSession(t *testing.T) {
+	s := batchFixture(t, 3)
+	g := newGate(s)
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	var first storage.RefreshState
+	wg.Go(func() {
+		var err error
+		first, err = s.Refresh(ctx, "s0", rot("s0"))
+		assert.NoError(t, err)
+	})
+	require.Eventually(t, func() bool { return len(g.statements()) == 1 }, 10*time.Second, time.Millisecond)
+	got := make([]storage.RefreshState, 4)
+	for i := range got {
+		wg.Go(func() {
+			id := []string{"s1", "s1", "s2", "s1"}[i]
+			var err error
+			got[i], err = s.Refresh(ctx, id, rot(id))
+			assert.NoError(t, err, "caller %d", i)
+		})
+	}
+	waitQueued(t, s, 4)
+	close(g.open)
+	wg.Wait()
+	assert.Equal(t, []int{1, 2, 1, 1}, g.statements(), "s1 and s2, then s1's retries one by one")
+	for i, st := range got {
+		assert.Equal(t, int64(1), st.Session.Generation, "caller %d", i)
+	}
+	assert.Equal(t, int64(1), first.Session.Generation)
+	for _, id := range []string{"s0", "s1", "s2"} {
+		requireRotatedOnce(t, s, id)
+	}
+}
+
+// TestRefreshBatchCallerGivesUp: a caller whose context ends while it
+// waits for a statement returns at once with the context's error, and its
+// refresh is not done; the others' are.
+func TestRefreshBatchCallerGivesUp(t *testing.T) {
+	s := batchFixture(t, 3)
+	g := newGate(s)
+	bg := context.Background()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		_, err := s.Refresh(bg, "s0", rot("s0"))
+		assert.NoError(t, err)
+	})
+	require.Eventually(t, func() bool { return len(g.statements()) == 1 }, 10*time.Second, time.Millisecond)
+	ctx, cancel := context.WithCancel(bg)
+	quit := make(chan error, 1)
+	go func() {
+		_, err := s.Refresh(ctx, "s1", rot("s1"))
+		quit <- err
+	}()
+	wg.Go(func() {
+		_, err := s.Refresh(bg, "s2", rot("s2"))
+		assert.NoError(t, err)
+	})
+	waitQueued(t, s, 2)
+	cancel()
+	select {
+	case err := <-quit:
+		require.ErrorIs(t, err, context.Canceled)
+	case <-time.After(10 * time.Second):
+		t.Fatal("the caller that gave up is still waiting")
+	}
+	close(g.open)
+	wg.Wait()
+	assert.Equal(t, []int{1, 1}, g.statements(), "s1 left the queue")
+	requireRotatedOnce(t, s, "s0")
+	requireRotatedOnce(t, s, "s2")
+	got, err := s.GetSession(bg, "s1")
+	require.NoError(t, err)
+	assert.Equal(t, int64(0), got.Generation, "s1 was not rotated")
+}
+
+// TestRefreshBatchOneLeavesStatement: a caller giving up on a statement it
+// is in does not cancel it for the others; its own rotation may then be
+// done, and its retry inside the grace window gets it.
+func TestRefreshBatchOneLeavesStatement(t *testing.T) {
+	s := batchFixture(t, 3)
+	g := newGate(s)
+	inStatement := make(chan struct{})
+	release := make(chan struct{})
+	g.fail = func(n int) error {
+		if n > 1 {
+			close(inStatement)
+			<-release
+		}
+		return nil
+	}
+	bg := context.Background()
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		_, err := s.Refresh(bg, "s0", rot("s0"))
+		assert.NoError(t, err)
+	})
+	require.Eventually(t, func() bool { return len(g.statements()) == 1 }, 10*time.Second, time.Millisecond)
+	ctx, cancel := context.WithCancel(bg)
+	quit := make(chan error, 1)
+	go func() {
+		_, err := s.Refresh(ctx, "s1", rot("s1"))
+		quit <- err
+	}()
+	var other storage.RefreshState
+	wg.Go(func() {
+		var err error
+		other, err = s.Refresh(bg, "s2", rot("s2"))
+		assert.NoError(t, err)
+	})
+	waitQueued(t, s, 2)
+	close(g.open)
+	<-inStatement
+	cancel()
+	require.ErrorIs(t, <-quit, context.Canceled)
+	close(release)
+	wg.Wait()
+	assert.Equal(t, int64(1), other.Session.Generation, "s2's statement went on")
+	requireRotatedOnce(t, s, "s2")
+	requireRotatedOnce(t, s, "s1")
+	got, err := s.Refresh(bg, "s1", rot("s1"))
+	require.NoError(t, err, "the retry is inside the grace window")
+	assert.Equal(t, []byte("h1-s1"), got.Session.RefreshHash)
+	requireRotatedOnce(t, s, "s1")
+}
