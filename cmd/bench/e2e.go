@@ -36,6 +36,25 @@ func (c e2eConfig) spec(clients int) loadSpec {
 	return loadSpec{Clients: clients, Warmup: c.Warmup, Duration: c.Duration}
 }
 
+// interleave runs each of runs rounds times, a round running each once;
+// each round starts one further along the list, so that no measurement
+// always runs first, or right after the same other, in its round. It
+// returns each one's results, in the order of runs.
+func interleave(rounds int, runs ...func() (loadResult, error)) ([][]loadResult, error) {
+	out := make([][]loadResult, len(runs))
+	for k := range rounds {
+		for j := range runs {
+			i := (k + j) % len(runs)
+			r, err := runs[i]()
+			if err != nil {
+				return out, err
+			}
+			out[i] = append(out[i], r)
+		}
+	}
+	return out, nil
+}
+
 // medianRun returns the run with the median throughput.
 func medianRun(runs []loadResult) loadResult {
 	if len(runs) == 0 {
@@ -102,24 +121,20 @@ func benchMe(ctx context.Context, cfg e2eConfig) (meResult, error) {
 			}, nil
 		}
 	}
-	var noauth, header, auth []loadResult
-	for range cfg.Rounds {
-		r, err := runLoad(ctx, cfg.spec(cfg.Clients), get("/me-noauth", false))
-		if err != nil {
-			return meResult{}, fmt.Errorf("/me-noauth: %w", err)
+	load := func(path string, withToken bool) func() (loadResult, error) {
+		return func() (loadResult, error) {
+			r, err := runLoad(ctx, cfg.spec(cfg.Clients), get(path, withToken))
+			if err != nil {
+				err = fmt.Errorf("%s: %w", path, err)
+			}
+			return r, err
 		}
-		noauth = append(noauth, r)
-		r, err = runLoad(ctx, cfg.spec(cfg.Clients), get("/me-noauth", true))
-		if err != nil {
-			return meResult{}, fmt.Errorf("/me-noauth: %w", err)
-		}
-		header = append(header, r)
-		r, err = runLoad(ctx, cfg.spec(cfg.Clients), get("/me", true))
-		if err != nil {
-			return meResult{}, fmt.Errorf("/me: %w", err)
-		}
-		auth = append(auth, r)
 	}
+	res, err := interleave(cfg.Rounds, load("/me-noauth", false), load("/me-noauth", true), load("/me", true))
+	if err != nil {
+		return meResult{}, err
+	}
+	noauth, header, auth := res[0], res[1], res[2]
 	return meResult{NoAuth: medianRun(noauth), Header: medianRun(header), Auth: medianRun(auth)}, nil
 }
 
@@ -133,6 +148,10 @@ type refreshResult struct {
 	OneStep    loadResult // Refresh alone, when Refresher: the service's one store call
 	StoreCalls loadResult // the six store calls of one refresh without Refresher
 	Rotate     loadResult // RotateRefresh alone
+	// Unbatched is the endpoint on a second server whose store rotates
+	// each refresh in its own statement (postgres.RefreshBatch(1)), when
+	// the run has one.
+	Unbatched *loadResult
 }
 
 // Service returns the reference for the endpoint: the store calls
@@ -246,7 +265,10 @@ func storeRefresh(store storage.Store, ring *tokens.Ring, tok *string, mode stor
 	}
 }
 
-func benchRefresh(ctx context.Context, cfg e2eConfig, backend string, store storage.Store) (refreshResult, error) {
+// unbatched, if not nil, is a second store on the same database whose
+// refreshes are not batched: a second server on it is measured beside the
+// first, as the before of the batching.
+func benchRefresh(ctx context.Context, cfg e2eConfig, backend string, store, unbatched storage.Store) (refreshResult, error) {
 	out := refreshResult{Backend: backend}
 	s, err := startServer(ctx, serverConfig{store: store, clients: cfg.Clients})
 	if err != nil {
@@ -257,7 +279,7 @@ func benchRefresh(ctx context.Context, cfg e2eConfig, backend string, store stor
 	// password, so setup is quick.
 	_, oneStep := store.(storage.Refresher)
 	out.Refresher = oneStep
-	players, err := s.guests(ctx, 4*cfg.Clients)
+	players, err := s.guests(ctx, 5*cfg.Clients)
 	if err != nil {
 		return out, err
 	}
@@ -272,34 +294,45 @@ func benchRefresh(ctx context.Context, cfg e2eConfig, backend string, store stor
 	n := cfg.Clients
 	wires := s.wires(n)
 	defer closeWires(wires)
-	var https, steps, calls, rotates []loadResult
-	for range cfg.Rounds {
-		r, err := runLoad(ctx, cfg.spec(n), func(i int) (request, error) { return refreshClient(wires[i], &chains[i]), nil })
-		if err != nil {
-			return out, fmt.Errorf("%s /token/refresh: %w", backend, err)
-		}
-		https = append(https, r)
-		if oneStep {
-			r, err = runLoad(ctx, cfg.spec(n), func(i int) (request, error) { return storeRefresh(store, ring, &chains[3*n+i], modeOneStep), nil })
+	load := func(what string, client func(i int) request) func() (loadResult, error) {
+		return func() (loadResult, error) {
+			r, err := runLoad(ctx, cfg.spec(n), func(i int) (request, error) { return client(i), nil })
 			if err != nil {
-				return out, fmt.Errorf("%s Refresh: %w", backend, err)
+				err = fmt.Errorf("%s %s: %w", backend, what, err)
 			}
-			steps = append(steps, r)
+			return r, err
 		}
-		r, err = runLoad(ctx, cfg.spec(n), func(i int) (request, error) { return storeRefresh(store, ring, &chains[n+i], modeSix), nil })
-		if err != nil {
-			return out, fmt.Errorf("%s store calls: %w", backend, err)
-		}
-		calls = append(calls, r)
-		r, err = runLoad(ctx, cfg.spec(n), func(i int) (request, error) { return storeRefresh(store, ring, &chains[2*n+i], modeRotate), nil })
-		if err != nil {
-			return out, fmt.Errorf("%s rotate: %w", backend, err)
-		}
-		rotates = append(rotates, r)
 	}
+	runs := []func() (loadResult, error){
+		load("/token/refresh", func(i int) request { return refreshClient(wires[i], &chains[i]) }),
+		load("store calls", func(i int) request { return storeRefresh(store, ring, &chains[n+i], modeSix) }),
+		load("rotate", func(i int) request { return storeRefresh(store, ring, &chains[2*n+i], modeRotate) }),
+	}
+	if oneStep {
+		runs = append(runs, load("Refresh", func(i int) request { return storeRefresh(store, ring, &chains[3*n+i], modeOneStep) }))
+	}
+	if unbatched != nil {
+		u, err := startServer(ctx, serverConfig{store: unbatched, clients: cfg.Clients})
+		if err != nil {
+			return out, err
+		}
+		defer u.Close()
+		uwires := u.wires(n)
+		defer closeWires(uwires)
+		runs = append(runs, load("/token/refresh unbatched", func(i int) request { return refreshClient(uwires[i], &chains[4*n+i]) }))
+	}
+	res, err := interleave(cfg.Rounds, runs...)
+	if err != nil {
+		return out, err
+	}
+	https, calls, rotates := res[0], res[1], res[2]
 	out.HTTP, out.StoreCalls, out.Rotate = medianRun(https), medianRun(calls), medianRun(rotates)
 	if oneStep {
-		out.OneStep = medianRun(steps)
+		out.OneStep = medianRun(res[3])
+	}
+	if unbatched != nil {
+		u := medianRun(res[len(res)-1])
+		out.Unbatched = &u
 	}
 	return out, nil
 }
@@ -420,26 +453,22 @@ func benchSignin(ctx context.Context, cfg e2eConfig) (signinResult, error) {
 			return nil
 		}, nil
 	}
-	var loads, seqs, hseqs, hpars []loadResult
-	for range cfg.Rounds {
-		r, err := runLoad(ctx, cfg.spec(cfg.Signin), signin)
-		if err != nil {
-			return out, fmt.Errorf("/email/signin: %w", err)
+	load := func(clients int, client func(int) (request, error), what string) func() (loadResult, error) {
+		return func() (loadResult, error) {
+			r, err := runLoad(ctx, cfg.spec(clients), client)
+			if err != nil && what != "" {
+				err = fmt.Errorf("%s: %w", what, err)
+			}
+			return r, err
 		}
-		loads = append(loads, r)
-		if r, err = runLoad(ctx, cfg.spec(runtime.GOMAXPROCS(0)), hash); err != nil {
-			return out, err
-		}
-		hpars = append(hpars, r)
-		if r, err = runLoad(ctx, cfg.spec(1), signin); err != nil {
-			return out, fmt.Errorf("/email/signin: %w", err)
-		}
-		seqs = append(seqs, r)
-		if r, err = runLoad(ctx, cfg.spec(1), hash); err != nil {
-			return out, err
-		}
-		hseqs = append(hseqs, r)
 	}
+	res, err := interleave(cfg.Rounds,
+		load(cfg.Signin, signin, "/email/signin"), load(runtime.GOMAXPROCS(0), hash, ""),
+		load(1, signin, "/email/signin"), load(1, hash, ""))
+	if err != nil {
+		return out, err
+	}
+	loads, hpars, seqs, hseqs := res[0], res[1], res[2], res[3]
 	out.Load, out.Seq, out.HashSeq, out.HashPar = medianRun(loads), medianRun(seqs), medianRun(hseqs), medianRun(hpars)
 	return out, nil
 }

@@ -33,6 +33,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/gameauth/gameauth/storage/postgres"
 	"github.com/gameauth/gameauth/storage/sqlite"
 )
 
@@ -264,7 +265,7 @@ func (rn *runner) refresh() (section, []target, error) {
 			return err
 		}
 		defer store.Close()
-		res, err := benchRefresh(rn.ctx, rn.plan.e2e, "SQLite", store)
+		res, err := benchRefresh(rn.ctx, rn.plan.e2e, "SQLite", store, nil)
 		if err == nil {
 			results = append(results, res)
 		}
@@ -281,7 +282,12 @@ func (rn *runner) refresh() (section, []target, error) {
 				return err
 			}
 			defer pg.Close()
-			res, err := benchRefresh(rn.ctx, rn.plan.e2e, "PostgreSQL", pg.store)
+			unbatched, err := postgres.Open(rn.ctx, rn.dsn, postgres.Schema(pg.schema), postgres.RefreshBatch(1))
+			if err != nil {
+				return err
+			}
+			defer unbatched.Close()
+			res, err := benchRefresh(rn.ctx, rn.plan.e2e, "PostgreSQL", pg.store, unbatched)
 			if err == nil {
 				results = append(results, res)
 			}
