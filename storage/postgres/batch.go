@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -14,25 +15,29 @@ import (
 )
 
 // Refreshes arriving together are rotated together: concurrent Refresh
-// calls queue, and whichever call finds no statement running runs the queue
-// as one statement, rotateManySQL, and one commit, instead of a round trip
-// and a WAL flush each; the calls arriving meanwhile queue for the next
-// one. A call alone runs at once, as it would without batching: nothing
-// ever waits for company, and the busier the store, the more each statement
-// carries. One statement runs at a time, and it never names a session
-// twice (a second refresh of a session waits for the next statement), so
-// this store's refreshes never race each other on a row; another process's
-// can, and the conditional UPDATE decides those races as rotateSQL does.
+// calls queue, and a runner goroutine, started by whichever call finds none
+// running, runs the queue as one statement, rotateManySQL, and one commit,
+// instead of a round trip and a WAL flush each; the calls arriving
+// meanwhile queue for the next one. A call alone runs at once: nothing ever
+// waits for company, and the busier the store, the more each statement
+// carries. Every caller waits for its answer or for its context, whichever
+// comes first.
 //
-// Measured on two cores with PostgreSQL on the same machine (16 callers):
-// several statements in flight at once made each commit wait on the
-// others' WAL flushes, and were slower than one; see BENCHMARKS.md.
+// One statement runs at a time. It never names a session twice (a second
+// refresh of a session waits for the next statement), and it never waits
+// for a row lock: it locks the sessions it can, in ID order, skipping any
+// that another transaction holds, so one busy row (a revoke-all, another
+// node's rotation) delays only its own refresh, and the statement cannot
+// deadlock. Measured on two cores with PostgreSQL on the same machine (16
+// callers): several statements in flight at once made each commit wait on
+// the others' WAL flushes, and were slower than one; see BENCHMARKS.md.
 //
 // A call whose session the statement did not rotate (a retry, a reuse, a
-// stopped, revoked, expired or missing session) is judged on its own, as
-// Refresh always does; so is every call of a statement that failed (a lost
-// connection, a deadlock with another process's statement), with its own
-// context.
+// stopped, revoked, expired or missing session, a locked row) is judged on
+// its own, as Refresh always does; so is every call of a statement that
+// failed, with its own context. A failed statement may have committed
+// before the failure reached us (a lost connection): the judgement then
+// finds the rotation, as a client's retry would.
 
 // DefaultRefreshBatch is the most refreshes Open and New put in one
 // statement unless RefreshBatch says otherwise.
@@ -40,111 +45,124 @@ const DefaultRefreshBatch = 64
 
 // RefreshBatch sets the most refreshes the store rotates in one statement
 // (see Store.Refresh); 1 turns batching off, so that every Refresh is its
-// own statement and commit.
+// own statement and commit. Zero or less means DefaultRefreshBatch.
 func RefreshBatch(n int) Option {
-	return func(o *options) { o.batch = max(n, 1) }
+	return func(o *options) { o.batch = n }
 }
 
 // rotateManySQL is rotateSQL for several sessions at once: $1..$4 are
 // arrays (session IDs, presented hashes, next hashes, times), one element
 // per refresh, and each result row starts with the 1-based position of the
-// refresh it rotated. The sessions are distinct, and sorted by ID so that
-// statements lock rows in one order.
+// refresh it rotated. The sessions are distinct. CTE l locks, in ID order,
+// the sessions whose presented hash is current, skipping rows another
+// transaction has locked; the UPDATE touches only those, and repeats the
+// compare-and-swap, so under READ COMMITTED a commit to a row between the
+// snapshot and the lock is judged again on the row as it now is.
 //
 //	$1 session IDs, $2 presented hashes, $3 next hashes (NULL if empty),
 //	$4 nows, $5 BlockPlayer, $6 BlockDevice
-var rotateManySQL = `UPDATE gameauth_sessions s
-SET prev_refresh_hash = s.refresh_hash, refresh_hash = r.next, generation = s.generation + 1, rotated_at = r.now
-FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::timestamptz[]) WITH ORDINALITY AS r(id, presented, next, now, n),
-	gameauth_accounts a
-WHERE s.id = r.id AND s.refresh_hash = r.presented AND s.revoked_at IS NULL AND s.expires_at > r.now
+var rotateManySQL = `WITH r AS (
+	SELECT * FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::timestamptz[]) WITH ORDINALITY AS r(id, presented, next, now, n)
+), l AS (
+	SELECT r.* FROM gameauth_sessions s JOIN r ON s.id = r.id
+	WHERE s.refresh_hash = r.presented AND s.revoked_at IS NULL AND s.expires_at > r.now
+	ORDER BY s.id
+	FOR UPDATE OF s SKIP LOCKED
+)
+UPDATE gameauth_sessions s
+SET prev_refresh_hash = s.refresh_hash, refresh_hash = l.next, generation = s.generation + 1, rotated_at = l.now
+FROM l, gameauth_accounts a
+WHERE s.id = l.id AND s.refresh_hash = l.presented AND s.revoked_at IS NULL AND s.expires_at > l.now
 	AND a.id = s.account_id
 	AND NOT EXISTS (SELECT 1 FROM gameauth_withdrawals w
 		WHERE w.account_id = s.account_id AND w.purged_at IS NULL OFFSET 0)
 	AND NOT EXISTS (SELECT 1 FROM gameauth_blocks b
 		WHERE b.kind = $5 AND b.subject = s.account_id AND cardinality(b.services) = 0
-			AND (b.lifted_at IS NULL OR b.lifted_at > r.now) AND (b.until_at IS NULL OR b.until_at > r.now) OFFSET 0)
+			AND (b.lifted_at IS NULL OR b.lifted_at > l.now) AND (b.until_at IS NULL OR b.until_at > l.now) OFFSET 0)
 	AND (s.device_id = '' OR NOT EXISTS (SELECT 1 FROM gameauth_blocks b
 		WHERE b.kind = $6 AND b.subject = s.device_id AND cardinality(b.services) = 0
-			AND (b.lifted_at IS NULL OR b.lifted_at > r.now) AND (b.until_at IS NULL OR b.until_at > r.now) OFFSET 0))
-RETURNING r.n, ` + prefixed("s.", sessionCols) + `, ` + prefixed("a.", accountCols)
+			AND (b.lifted_at IS NULL OR b.lifted_at > l.now) AND (b.until_at IS NULL OR b.until_at > l.now) OFFSET 0))
+RETURNING l.n, ` + prefixed("s.", sessionCols) + `, ` + prefixed("a.", accountCols)
 
 // batcher is the queue of a store's refreshes.
 type batcher struct {
 	max     int
 	mu      sync.Mutex
 	queue   []*refreshCall
-	running bool // a call is running the queue
+	running bool // a runner goroutine is running the queue
+
+	fallbacks atomic.Int64 // calls of failed statements, judged alone
 }
 
-// refreshCall is one Refresh waiting on its lane.
+// refreshCall is one Refresh waiting on the queue.
 type refreshCall struct {
 	ctx context.Context
 	id  string
-	r   storage.Rotation
+	r   storage.Rotation // its hashes the call's own copies
 
 	done    chan struct{} // closed when the fields below are set
 	st      storage.RefreshState
 	rotated bool  // st is the rotated session: the refresh is done
-	err     error // the caller's own statement failed, or ctx ended first
+	failed  bool  // its statement failed: judge it alone
+	err     error // ctx ended before a statement took the call
 }
 
 // rotate rotates id as rotateSQL does, in one statement with whichever
-// other refreshes are queued. It reports whether it rotated;
-// when it did not, or a statement of several failed, the caller judges the
-// refresh alone. err is the failure of a statement of one, or ctx's.
-func (s *Store) rotate(ctx context.Context, id string, r storage.Rotation) (storage.RefreshState, bool, error) {
+// other refreshes are queued. It reports whether it rotated, and whether
+// the statement failed; when it did not rotate, the caller judges the
+// refresh alone. err is ctx's, when it ended first.
+func (s *Store) rotate(ctx context.Context, id string, r storage.Rotation) (st storage.RefreshState, rotated, failed bool, err error) {
 	b := s.batch
+	// The statement may outlive the call (see batchContext): it must not
+	// read the caller's slices after the call returns.
+	r.Presented, r.Next = slices.Clone(r.Presented), slices.Clone(r.Next)
 	c := &refreshCall{ctx: ctx, id: id, r: r, done: make(chan struct{})}
 	b.mu.Lock()
 	b.queue = append(b.queue, c)
-	lead := !b.running
+	start := !b.running
 	b.running = true
 	b.mu.Unlock()
-	if lead {
-		b.run(s, c)
+	if start {
+		go b.run(s)
 	}
 	select {
 	case <-c.done:
-		return c.st, c.rotated, c.err
 	case <-ctx.Done():
-		// The statement may yet rotate it; a retry would find that.
-		return storage.RefreshState{}, false, ctx.Err()
+		select {
+		case <-c.done: // done as well: the answer is known
+		default:
+			// The statement may yet rotate it; a retry would find that.
+			return storage.RefreshState{}, false, false, ctx.Err()
+		}
 	}
+	return c.st, c.rotated, c.failed, c.err
 }
 
-// run runs the queue, a statement at a time, until own (if any) is done;
-// then it leaves what is left to a new goroutine, so that a caller never
-// waits on statements it is not in.
-func (b *batcher) run(s *Store, own *refreshCall) {
+// run runs the queue, a statement at a time, until it is empty. Should a
+// statement panic, the next runner takes over the queue before the panic
+// goes on.
+func (b *batcher) run(s *Store) {
+	defer b.stop(s)
 	for {
 		b.mu.Lock()
 		batch := b.take()
-		if len(batch) == 0 {
-			b.running = false
-			b.mu.Unlock()
-			return
-		}
 		b.mu.Unlock()
-		s.rotateMany(batch)
-		if own == nil {
-			continue
-		}
-		select {
-		case <-own.done:
-			b.mu.Lock()
-			more := len(b.queue) > 0
-			if !more {
-				b.running = false
-			}
-			b.mu.Unlock()
-			if more {
-				go b.run(s, nil)
-			}
+		if len(batch) == 0 {
 			return
-		default:
 		}
+		s.rotateMany(batch)
 	}
+}
+
+// stop ends a runner: the queue, if not empty, goes to a new one.
+func (b *batcher) stop(s *Store) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.queue) > 0 {
+		go b.run(s)
+		return
+	}
+	b.running = false
 }
 
 // take removes from the queue, in order, up to max calls for distinct
@@ -170,20 +188,22 @@ func (b *batcher) take() []*refreshCall {
 }
 
 // rotateMany rotates the sessions of batch in one statement and finishes
-// every call of it.
+// every call of it. A panic fails the statement like an error (each call is
+// then judged alone, on its caller's goroutine), so that the queue, which
+// no request's goroutine runs, goes on.
 func (s *Store) rotateMany(batch []*refreshCall) {
+	ok := false // every row read: the rotations are known
 	defer func() {
+		if recover() != nil || !ok {
+			for _, c := range batch {
+				c.st, c.rotated, c.failed = storage.RefreshState{}, false, true
+			}
+			s.batch.fallbacks.Add(int64(len(batch)))
+		}
 		for _, c := range batch {
 			close(c.done)
 		}
 	}()
-	if len(batch) == 1 {
-		c := batch[0]
-		if c.err = s.hook(c.ctx, 1); c.err == nil {
-			c.st, c.rotated, c.err = s.rotateOne(c.ctx, c.id, c.r)
-		}
-		return
-	}
 	slices.SortFunc(batch, func(a, b *refreshCall) int { return strings.Compare(a.id, b.id) })
 	ctx, cancel := batchContext(batch)
 	defer cancel()
@@ -197,42 +217,41 @@ func (s *Store) rotateMany(batch []*refreshCall) {
 			next[i] = c.r.Next
 		}
 	}
-	var rows pgx.Rows
-	err := s.hook(ctx, len(batch))
-	if err == nil {
-		rows, err = s.pool.Query(ctx, s.rotateManySQL, ids, presented, next, nows,
-			string(storage.BlockPlayer), string(storage.BlockDevice))
+	if s.hook(ctx, len(batch)) != nil {
+		return
 	}
-	if err == nil {
-		var n int
-		var st storage.RefreshState
-		var reason string
-		dest := append([]any{&n}, sessionDest(&st.Session, &reason)...)
-		dest = append(dest, accountDest(&st.Account)...)
-		for rows.Next() {
-			if err = rows.Scan(dest...); err != nil {
-				break
-			}
-			if n < 1 || n > len(batch) {
-				continue
-			}
-			st.Session.RevokeReason = storage.RevokeReason(reason)
-			c := batch[n-1]
-			c.st, c.rotated = st, true
-			st = storage.RefreshState{}
-		}
-		rows.Close()
-		if err == nil {
-			err = rows.Err()
-		}
+	rows, err := s.pool.Query(ctx, s.rotateManySQL, ids, presented, next, nows,
+		string(storage.BlockPlayer), string(storage.BlockDevice))
+	if err != nil || s.scanRotated(rows, batch) != nil {
+		// The statement failed: its rows, if any came, were not
+		// committed, or may not have been.
+		return
 	}
-	if err != nil {
-		// No rotation is known to have committed: each caller judges
-		// its refresh alone, with its own context, and finds any that did.
-		for _, c := range batch {
-			c.st, c.rotated = storage.RefreshState{}, false
+	ok = true
+}
+
+// scanRotated reads rotateManySQL's rows into the calls of batch they
+// rotated.
+func (s *Store) scanRotated(rows pgx.Rows, batch []*refreshCall) error {
+	defer rows.Close()
+	var n int
+	var st storage.RefreshState
+	var reason string
+	dest := append([]any{&n}, sessionDest(&st.Session, &reason)...)
+	dest = append(dest, accountDest(&st.Account)...)
+	for rows.Next() {
+		if err := rows.Scan(dest...); err != nil {
+			return err
 		}
+		if n < 1 || n > len(batch) {
+			return fmt.Errorf("refresh position %d out of %d", n, len(batch))
+		}
+		st.Session.RevokeReason = storage.RevokeReason(reason)
+		c := batch[n-1]
+		c.st, c.rotated = st, true
+		st = storage.RefreshState{}
 	}
+	return rows.Err()
 }
 
 // hook runs the test hook, if any, before a statement of n refreshes.
@@ -243,9 +262,10 @@ func (s *Store) hook(ctx context.Context, n int) error {
 	return s.onBatch(ctx, n)
 }
 
-// batchContext is the context a statement for batch runs in: its callers'
-// values, and cancelled only once every caller has stopped waiting, so that
-// one caller giving up does not fail the others.
+// batchContext is the context a statement for batch runs in: the values
+// of its first call's context (by session ID), and cancelled only once
+// every caller has stopped waiting, so that one caller giving up does not
+// fail the others.
 func batchContext(batch []*refreshCall) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(batch[0].ctx))
 	waiting := atomic.Int64{}

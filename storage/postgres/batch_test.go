@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -70,7 +71,17 @@ func (g *gate) statements() []int {
 // refresh hash is "h0-sN".
 func batchFixture(t *testing.T, n int) *postgres.Store {
 	t.Helper()
-	s := freshStore(t, testPool(t, 8))
+	s, _ := batchFixtureIn(t, n)
+	return s
+}
+
+// batchFixtureIn is batchFixture, and the store's schema.
+func batchFixtureIn(t *testing.T, n int) (*postgres.Store, string) {
+	t.Helper()
+	pool := testPool(t, 8)
+	schema := freshSchema(t, pool)
+	s, err := postgres.New(context.Background(), pool, postgres.Schema(schema))
+	require.NoError(t, err)
 	ctx := context.Background()
 	for i := range n {
 		id := fmt.Sprint(i)
@@ -78,7 +89,7 @@ func batchFixture(t *testing.T, n int) *postgres.Store {
 		_, err := s.CreateSession(ctx, session("s"+id, "a"+id), 0)
 		require.NoError(t, err)
 	}
-	return s
+	return s, schema
 }
 
 // rot is the first rotation of session id, at t0 plus a second.
@@ -136,6 +147,7 @@ func TestRefreshBatch(t *testing.T) {
 	g := newGate(s)
 	got, errs := refreshAll(t, s, g, n)
 	assert.Equal(t, []int{1, n - 1}, g.statements(), "the first alone, then the rest in one statement")
+	assert.Zero(t, postgres.Fallbacks(s), "the statement of several rotated them all")
 	for i := range n {
 		id := fmt.Sprint("s", i)
 		require.NoError(t, errs[i], id)
@@ -183,6 +195,7 @@ func TestRefreshBatchFails(t *testing.T) {
 	}
 	_, errs := refreshAll(t, s, g, n)
 	assert.Equal(t, []int{1, n - 1}, g.statements())
+	assert.EqualValues(t, n-1, postgres.Fallbacks(s), "each call of the failed statement was judged alone")
 	for i := range n {
 		require.NoError(t, errs[i])
 		requireRotatedOnce(t, s, fmt.Sprint("s", i))
@@ -314,4 +327,179 @@ func TestRefreshBatchOneLeavesStatement(t *testing.T) {
 	require.NoError(t, err, "the retry is inside the grace window")
 	assert.Equal(t, []byte("h1-s1"), got.Session.RefreshHash)
 	requireRotatedOnce(t, s, "s1")
+}
+
+// TestRefreshBatchSkipsLockedRow: a session row another transaction holds
+// delays only its own refresh; the others go on.
+func TestRefreshBatchSkipsLockedRow(t *testing.T) {
+	s, schema := batchFixtureIn(t, 2)
+	ctx := context.Background()
+	other := testPool(t, 2)
+	tx, err := other.Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = tx.Rollback(ctx) }()
+	_, err = tx.Exec(ctx, `SELECT 1 FROM `+pgx.Identifier{schema, "gameauth_sessions"}.Sanitize()+` WHERE id = 's0' FOR UPDATE`)
+	require.NoError(t, err)
+
+	held := make(chan error, 1)
+	go func() {
+		_, err := s.Refresh(ctx, "s0", rot("s0"))
+		held <- err
+	}()
+	require.Eventually(t, func() bool {
+		var n int
+		err := other.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`).Scan(&n)
+		return err == nil && n == 1
+	}, 10*time.Second, time.Millisecond, "s0's refresh waits for the row")
+
+	tctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	got, err := s.Refresh(tctx, "s1", rot("s1"))
+	require.NoError(t, err, "s1 does not wait behind s0's row")
+	assert.Equal(t, int64(1), got.Session.Generation)
+	select {
+	case err := <-held:
+		t.Fatalf("s0's refresh returned (%v) while its row was held", err)
+	default:
+	}
+	require.NoError(t, tx.Rollback(ctx))
+	require.NoError(t, <-held, "s0's refresh goes on once the row is free")
+	requireRotatedOnce(t, s, "s0")
+	requireRotatedOnce(t, s, "s1")
+}
+
+// TestRefreshBatchPanic: a statement that panics fails like one that errs,
+// and the queue goes on.
+func TestRefreshBatchPanic(t *testing.T) {
+	const n = 4
+	s := batchFixture(t, n+1)
+	g := newGate(s)
+	g.fail = func(n int) error {
+		if n > 1 {
+			panic("boom")
+		}
+		return nil
+	}
+	_, errs := refreshAll(t, s, g, n)
+	for i := range n {
+		require.NoError(t, errs[i])
+		requireRotatedOnce(t, s, fmt.Sprint("s", i))
+	}
+	assert.EqualValues(t, n-1, postgres.Fallbacks(s))
+	_, err := s.Refresh(context.Background(), fmt.Sprint("s", n), rot(fmt.Sprint("s", n)))
+	require.NoError(t, err, "the queue still runs")
+	requireRotatedOnce(t, s, fmt.Sprint("s", n))
+}
+
+// TestRefreshBatchFailedWithoutGrace: when a failed statement did commit,
+// the rotation found is the refresh's own, not a reuse, even with no grace
+// window.
+func TestRefreshBatchFailedWithoutGrace(t *testing.T) {
+	s := batchFixture(t, 1)
+	postgres.SetOnBatch(s, func(ctx context.Context, n int) error {
+		// The same rotation commits (RotateRefresh does not queue), and
+		// the statement fails: as when a statement's commit is lost on
+		// its way back.
+		_, err := s.RotateRefresh(ctx, "s0", zeroGrace(rot("s0")))
+		require.NoError(t, err)
+		return errors.New("connection lost")
+	})
+	got, err := s.Refresh(context.Background(), "s0", zeroGrace(rot("s0")))
+	require.NoError(t, err)
+	assert.Equal(t, []byte("h1-s0"), got.Session.RefreshHash)
+	requireRotatedOnce(t, s, "s0")
+}
+
+func zeroGrace(r storage.Rotation) storage.Rotation {
+	r.Grace = 0
+	return r
+}
+
+// TestRefreshBatchMixed: one statement carrying refreshes of every outcome
+// gives each its own answer, and rotates only the live ones.
+func TestRefreshBatchMixed(t *testing.T) {
+	s := batchFixture(t, 9)
+	ctx := context.Background()
+	// s1: retry of a rotation inside the grace window; s2: reuse of a
+	// rotated-away token; s3: revoked; s4: expired; s5: player block;
+	// s6: a session created after its account's withdrawal; s7: a live
+	// session rotated to an empty successor; s8: live; s0: held alone by
+	// the gate.
+	for _, id := range []string{"s1", "s2"} {
+		r := rot(id)
+		r.Now = t0
+		_, err := s.Refresh(ctx, id, r)
+		require.NoError(t, err)
+	}
+	require.NoError(t, s.RevokeSession(ctx, "s3", storage.ReasonSignedOut, t0))
+	require.NoError(t, s.CreateBlock(ctx, storage.Block{Key: "b5", Kind: storage.BlockPlayer, Subject: "a5", CreatedAt: t0}))
+	_, err := s.Withdraw(ctx, storage.Withdrawal{AccountID: "a6", KeyHash: []byte("k6"), RequestedAt: t0, Deadline: t0.Add(time.Hour)})
+	require.NoError(t, err)
+	late := session("s6-late", "a6")
+	late.RefreshHash = []byte("h0-s6")
+	_, err = s.CreateSession(ctx, late, 0)
+	require.NoError(t, err)
+
+	rots := map[string]storage.Rotation{
+		"s1": rot("s1"), "s2": rot("s2"), "s3": rot("s3"), "s5": rot("s5"),
+		"s6-late": rot("s6"), "s8": rot("s8"),
+	}
+	rots["s2"] = storage.Rotation{Presented: []byte("h0-s2"), Next: []byte("other"), Now: t0.Add(time.Second), Grace: time.Minute}
+	r4 := rot("s4")
+	r4.Now = t0.Add(time.Hour)
+	rots["s4"] = r4
+	r7 := rot("s7")
+	r7.Next = nil
+	rots["s7"] = r7
+
+	g := newGate(s)
+	got := map[string]storage.RefreshState{}
+	errs := map[string]error{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	call := func(id string, r storage.Rotation) {
+		wg.Go(func() {
+			st, err := s.Refresh(ctx, id, r)
+			mu.Lock()
+			got[id], errs[id] = st, err
+			mu.Unlock()
+		})
+	}
+	call("s0", rot("s0"))
+	require.Eventually(t, func() bool { return len(g.statements()) == 1 }, 10*time.Second, time.Millisecond)
+	for id, r := range rots {
+		call(id, r)
+	}
+	waitQueued(t, s, len(rots))
+	close(g.open)
+	wg.Wait()
+	assert.Equal(t, []int{1, len(rots)}, g.statements(), "all in one statement")
+	assert.Zero(t, postgres.Fallbacks(s))
+
+	require.NoError(t, errs["s8"])
+	requireRotatedOnce(t, s, "s8")
+	require.NoError(t, errs["s1"], "a retry inside the grace window")
+	assert.Equal(t, []byte("h1-s1"), got["s1"].Session.RefreshHash)
+	require.ErrorIs(t, errs["s2"], storage.ErrRefreshReused)
+	require.ErrorIs(t, errs["s3"], storage.ErrSessionRevoked)
+	require.ErrorIs(t, errs["s4"], storage.ErrRefreshExpired)
+	for _, id := range []string{"s5", "s6-late"} {
+		require.NoError(t, errs[id], id)
+		assert.True(t, got[id].Stopped, id)
+		st, err := s.GetSession(ctx, id)
+		require.NoError(t, err)
+		assert.Equal(t, int64(0), st.Generation, "%s: nothing written", id)
+	}
+	require.NoError(t, errs["s7"])
+	st, err := s.GetSession(ctx, "s7")
+	require.NoError(t, err)
+	assert.Nil(t, st.RefreshHash, "an empty successor is stored as none")
+	again, err := s.Refresh(ctx, "s7", r7)
+	require.NoError(t, err, "so its retry matches")
+	assert.Equal(t, int64(1), again.Session.Generation)
+	for id, st := range map[string]int64{"s1": 1, "s2": 1, "s3": 0, "s4": 0} {
+		got, err := s.GetSession(ctx, id)
+		require.NoError(t, err)
+		assert.Equal(t, st, got.Generation, id)
+	}
 }

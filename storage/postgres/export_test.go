@@ -10,8 +10,9 @@ import (
 // (CreateSession with keep > 0, Withdraw) right after their first write.
 func SetMidTx(s *Store, f func(ctx context.Context, tx pgx.Tx)) { s.midTx = f }
 
-// SetOnBatch makes s call f before each statement of n > 1 refreshes, with
-// the statement's context; an error from f fails the statement.
+// SetOnBatch makes s call f before each statement its batch queue runs,
+// of n refreshes, with the statement's context; an error from f fails the
+// statement.
 func SetOnBatch(s *Store, f func(ctx context.Context, n int) error) { s.onBatch = f }
 
 // Queued is how many refreshes wait on s's batch queue.
@@ -20,3 +21,7 @@ func Queued(s *Store) int {
 	defer s.batch.mu.Unlock()
 	return len(s.batch.queue)
 }
+
+// Fallbacks is how many refreshes were in failed statements, and judged
+// alone.
+func Fallbacks(s *Store) int64 { return s.batch.fallbacks.Load() }

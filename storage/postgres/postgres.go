@@ -88,8 +88,8 @@ type Store struct {
 	// midTx, when set (by tests), runs inside multi-statement transactions
 	// after their first write.
 	midTx func(ctx context.Context, tx pgx.Tx)
-	// onBatch, when set (by tests), runs before a statement of n > 1
-	// refreshes; an error fails the statement.
+	// onBatch, when set (by tests), runs before each statement the batch
+	// queue runs, of n refreshes; an error fails the statement.
 	onBatch func(ctx context.Context, n int) error
 
 	// Refresh's statements, qualified once: they are long, and a refresh
@@ -150,7 +150,7 @@ func New(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error
 	}
 	s.names = strings.NewReplacer(pairs...)
 	s.rotateSQL, s.refreshSQL, s.rotateManySQL = s.q(rotateSQL), s.q(refreshSQL), s.q(rotateManySQL)
-	if o.batch == 0 {
+	if o.batch <= 0 {
 		o.batch = DefaultRefreshBatch
 	}
 	if o.batch > 1 {

@@ -141,16 +141,24 @@ func (s *Store) Refresh(ctx context.Context, id string, r storage.Rotation) (sto
 	if err := ctx.Err(); err != nil {
 		return storage.RefreshState{}, wrap("refresh", err)
 	}
-	rotate := s.rotateOne
+	var st storage.RefreshState
+	var rotated, failed bool
+	var err error
 	if s.batch != nil {
-		rotate = s.rotate
+		st, rotated, failed, err = s.rotate(ctx, id, r)
+	} else {
+		st, rotated, err = s.rotateOne(ctx, id, r)
 	}
-	st, rotated, err := rotate(ctx, id, r)
 	switch {
 	case err != nil:
 		return storage.RefreshState{}, wrap("refresh", err)
 	case rotated:
 		return st, nil
+	case failed && r.Grace <= 0:
+		// The failed statement may have rotated the session: that
+		// rotation, at exactly r.Now to r.Next, is this refresh's own,
+		// and not a reuse, even without a grace window.
+		r.Grace = time.Microsecond
 	}
 	return s.judge(ctx, id, r)
 }

@@ -55,6 +55,7 @@ func (s *Store) CreateResetCode(ctx context.Context, c storage.ResetCode, maxPer
 func (s *Store) ConsumeResetCode(ctx context.Context, email string, codeHash []byte, now time.Time, maxAttempts int) error {
 	mismatch := false
 	err := s.tx(ctx, func(tx pgx.Tx) error {
+		mismatch = false // tx may run this again
 		if err := s.lock(ctx, tx, "email "+email); err != nil {
 			return err
 		}
