@@ -43,9 +43,13 @@ func (nofeed) ListActiveBlocks(context.Context, time.Time) ([]storage.Block, err
 	return nil, nil
 }
 
+// t0 is the revocation view's clock in these tests: block ends are
+// judged against it, never against the machine's clock.
+var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
+
 func setup(t *testing.T) (*middleware.Authenticator, *revocation.View) {
 	t.Helper()
-	view := revocation.New(revocation.Config{Feed: nofeed{}})
+	view := revocation.New(revocation.Config{Feed: nofeed{}, Clock: func() time.Time { return t0 }})
 	a := middleware.New(middleware.Config{
 		Verifier:    verifier{"good": nil, "old": tokens.ErrTokenExpired},
 		Revocations: view,
@@ -106,7 +110,7 @@ func TestPlayerInContext(t *testing.T) {
 func TestRefusals(t *testing.T) {
 	a, view := setup(t)
 	ctx := context.Background()
-	now := time.Now()
+	now := t0
 	tests := []struct {
 		name       string
 		prepare    func()
