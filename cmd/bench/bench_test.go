@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gameauth/gameauth/internal/gobench"
 )
 
 func TestPercentile(t *testing.T) {
@@ -107,23 +109,8 @@ PASS
 ok  	github.com/gameauth/gameauth/middleware	7.807s
 `
 
-func TestParseBench(t *testing.T) {
-	set, err := parseBench(strings.NewReader(benchOutput))
-	require.NoError(t, err)
-	assert.Equal(t, "AMD EPYC", set.CPU)
-	assert.Equal(t, []string{"Middleware/none", "Middleware/cached", "Middleware/uncached", "Middleware/golang-jwt"}, set.Order)
-	c := set.By["Middleware/cached"]
-	assert.Equal(t, []float64{583.1, 600, 590}, c.NsOp)
-	assert.InDelta(t, 583.1, c.Min(), 1e-9)
-	assert.InDelta(t, 590, c.Median(), 1e-9)
-	u := set.By["Middleware/uncached"]
-	assert.InDelta(t, 67661, u.Median(), 1e-9, "the mean of the middle two")
-	assert.InDelta(t, 2400, u.BOp, 1e-9, "B/op and allocs/op of the fastest run")
-	assert.InDelta(t, 18, u.Allocs, 1e-9)
-}
-
 func TestMiddlewareSection(t *testing.T) {
-	set, err := parseBench(strings.NewReader(benchOutput))
+	set, err := gobench.Parse(strings.NewReader(benchOutput))
 	require.NoError(t, err)
 	s, targets, err := middlewareSection(set, 2)
 	require.NoError(t, err)
@@ -317,7 +304,7 @@ func TestMeSection(t *testing.T) {
 }
 
 func TestStorageSection(t *testing.T) {
-	set, err := parseBench(strings.NewReader(`cpu: AMD EPYC
+	set, err := gobench.Parse(strings.NewReader(`cpu: AMD EPYC
 BenchmarkRotate/memory-2         	 1000000	       500 ns/op	     100 B/op	       2 allocs/op
 BenchmarkRotate/postgres-2       	   10000	    100000 ns/op	     900 B/op	      20 allocs/op
 BenchmarkRotate/postgres-2       	   10000	    250000 ns/op	     900 B/op	      20 allocs/op

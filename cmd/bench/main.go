@@ -33,6 +33,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/gameauth/gameauth/internal/gobench"
 	"github.com/gameauth/gameauth/storage/postgres"
 	"github.com/gameauth/gameauth/storage/sqlite"
 )
@@ -215,7 +216,7 @@ func (rn *runner) storage() (section, []target, error) {
 		}
 		pkgs = append(pkgs, "./storage/postgres")
 	}
-	all := benchSet{By: map[string]*benchStat{}}
+	all := gobench.Set{By: map[string]*gobench.Stat{}}
 	for _, pkg := range pkgs {
 		set, err := goBench(rn.ctx, rn.root, pkg, "^Benchmark(Rotate|Refresh|GetAccount)$", rn.plan.count, rn.plan.benchtime)
 		if err != nil {

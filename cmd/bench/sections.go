@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/gameauth/gameauth/internal/gobench"
 )
 
 // middlewareSection quotes BenchmarkMiddleware (package middleware).
-func middlewareSection(set benchSet, count int) (section, []target, error) {
+func middlewareSection(set gobench.Set, count int) (section, []target, error) {
 	names := []string{"Middleware/none", "Middleware/cached", "Middleware/uncached", "Middleware/golang-jwt"}
-	st := make([]*benchStat, len(names))
+	st := make([]*gobench.Stat, len(names))
 	for i, n := range names {
 		if st[i] = set.By[n]; st[i] == nil {
 			return section{}, nil, fmt.Errorf("benchmark %s missing from the output", n)
@@ -54,7 +56,7 @@ func middlewareSection(set benchSet, count int) (section, []target, error) {
 
 // tokensSection quotes the tokens package's benchmarks, each beside its
 // floor (the bare Ed25519 operation) and golang-jwt where there is one.
-func tokensSection(set benchSet, count int) section {
+func tokensSection(set gobench.Set, count int) section {
 	floor := map[string]string{"Verify": "Verify/floor-ed25519", "Issue": "Issue/floor-ed25519"}
 	rows := [][]string{}
 	for _, n := range set.Order {
@@ -88,7 +90,7 @@ func tokensSection(set benchSet, count int) section {
 
 // storageSection quotes the backends' benchmarks as operations per second:
 // they run their callers in parallel, so ns/op is wall time per operation.
-func storageSection(set benchSet, count int, withPostgres bool) (section, []target) {
+func storageSection(set gobench.Set, count int, withPostgres bool) (section, []target) {
 	rows := [][]string{}
 	for _, n := range set.Order {
 		b := set.By[n]

@@ -8,93 +8,33 @@
 package main
 
 import (
-	"bufio"
 	"fmt"
-	"io"
 	"os"
-	"strconv"
 	"strings"
-)
 
-type result struct {
-	ns     float64
-	bytes  int64
-	allocs int64
-	runs   int
-}
+	"github.com/gameauth/gameauth/internal/gobench"
+)
 
 func main() {
 	if len(os.Args) != 2 {
 		fmt.Fprintln(os.Stderr, "usage: benchtable FILE.go < bench-output")
 		os.Exit(2)
 	}
-	results, order, cpu, err := parse(os.Stdin)
+	set, err := gobench.Parse(os.Stdin)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "benchtable:", err)
 		os.Exit(1)
 	}
-	if len(results) == 0 {
+	if len(set.Order) == 0 {
 		fmt.Fprintln(os.Stderr, "benchtable: no benchmark results on stdin")
 		os.Exit(1)
 	}
-	block := render(results, order, cpu)
+	block := render(set)
 	if err := rewrite(os.Args[1], block); err != nil {
 		fmt.Fprintln(os.Stderr, "benchtable:", err)
 		os.Exit(1)
 	}
 	fmt.Print(strings.Join(block, "\n") + "\n")
-}
-
-func parse(r io.Reader) (map[string]*result, []string, string, error) {
-	results := map[string]*result{}
-	var order []string
-	cpu := ""
-	sc := bufio.NewScanner(r)
-	for sc.Scan() {
-		line := sc.Text()
-		if c, ok := strings.CutPrefix(line, "cpu: "); ok {
-			cpu = strings.TrimSpace(c)
-			continue
-		}
-		f := strings.Fields(line)
-		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") {
-			continue
-		}
-		name := strings.TrimPrefix(f[0], "Benchmark")
-		if i := strings.LastIndexByte(name, '-'); i > 0 {
-			if _, err := strconv.Atoi(name[i+1:]); err == nil {
-				name = name[:i] // the GOMAXPROCS suffix
-			}
-		}
-		var res result
-		for i := 2; i+1 < len(f); i += 2 {
-			switch f[i+1] {
-			case "ns/op":
-				v, err := strconv.ParseFloat(f[i], 64)
-				if err != nil {
-					return nil, nil, "", fmt.Errorf("%s: %w", line, err)
-				}
-				res.ns = v
-			case "B/op":
-				res.bytes, _ = strconv.ParseInt(f[i], 10, 64)
-			case "allocs/op":
-				res.allocs, _ = strconv.ParseInt(f[i], 10, 64)
-			}
-		}
-		prev, ok := results[name]
-		if !ok {
-			order = append(order, name)
-			res.runs = 1
-			results[name] = &res
-			continue
-		}
-		prev.runs++
-		if res.ns < prev.ns {
-			res.runs = prev.runs
-			*prev = res
-		}
-	}
-	return results, order, cpu, sc.Err()
 }
 
 // floorOf names the floor a benchmark is compared with.
@@ -103,20 +43,20 @@ func floorOf(name string) string {
 	return group + "/floor-ed25519"
 }
 
-func render(results map[string]*result, order []string, cpu string) []string {
+func render(set gobench.Set) []string {
 	runs := 0
-	for _, r := range results {
-		runs = max(runs, r.runs)
+	for _, r := range set.By {
+		runs = max(runs, len(r.NsOp))
 	}
-	lines := []string{fmt.Sprintf("// Measured by go generate on %s (GOMAXPROCS 2), fastest of %d runs:", cpu, runs), "//"}
+	lines := []string{fmt.Sprintf("// Measured by go generate on %s (GOMAXPROCS 2), fastest of %d runs:", set.CPU, runs), "//"}
 	lines = append(lines, fmt.Sprintf("//\t%-26s %11s %9s %6s %8s", "benchmark", "ns/op", "allocs/op", "B/op", "× floor"))
-	for _, name := range order {
-		r := results[name]
-		ratio := "-"
-		if fl, ok := results[floorOf(name)]; ok && fl.ns > 0 {
-			ratio = fmt.Sprintf("%.3f", r.ns/fl.ns)
+	for _, name := range set.Order {
+		r := set.By[name]
+		x := "-"
+		if fl, ok := set.By[floorOf(name)]; ok {
+			x = fmt.Sprintf("%.3f", ratio(r, fl))
 		}
-		lines = append(lines, fmt.Sprintf("//\t%-26s %11.1f %9d %6d %8s", name, r.ns, r.allocs, r.bytes, ratio))
+		lines = append(lines, fmt.Sprintf("//\t%-26s %11.1f %9.0f %6.0f %8s", name, r.Min(), r.Allocs, r.BOp, x))
 	}
 	lines = append(lines, "//", "// Targets in the same run:", "//")
 	check := func(ok bool, format string, args ...any) {
@@ -126,26 +66,27 @@ func render(results map[string]*result, order []string, cpu string) []string {
 		}
 		lines = append(lines, fmt.Sprintf("//   - "+format+": %s", append(args, mark)...))
 	}
-	get := func(name string) *result {
-		if r, ok := results[name]; ok {
+	get := func(name string) *gobench.Stat {
+		if r, ok := set.By[name]; ok {
 			return r
 		}
-		return &result{}
+		return &gobench.Stat{NsOp: []float64{0}}
 	}
 	unc, fl, jwt, cached := get("Verify/eddsa-uncached"), get("Verify/floor-ed25519"), get("Verify/golang-jwt-eddsa"), get("Verify/eddsa-cached")
 	iss, sfl := get("Issue/eddsa"), get("Issue/floor-ed25519")
-	check(fl.ns > 0 && unc.ns/fl.ns <= 1.15, "uncached verify ≤ 1.15× the floor (%.3f×)", ratio(unc, fl))
-	check(cached.ns > 0 && cached.ns <= 1000 && cached.allocs <= 3, "cached verify ≤ 1 µs and ≤ 3 allocs (%.0f ns, %d allocs)", cached.ns, cached.allocs)
-	check(jwt.ns > 0 && unc.ns < jwt.ns, "uncached verify faster than golang-jwt (%.3f× its time)", ratio(unc, jwt))
-	check(sfl.ns > 0 && iss.ns/sfl.ns <= 1.3, "issue ≤ 1.3× the signing floor (%.3f×)", ratio(iss, sfl))
+	check(fl.Min() > 0 && ratio(unc, fl) <= 1.15, "uncached verify ≤ 1.15× the floor (%.3f×)", ratio(unc, fl))
+	check(cached.Min() > 0 && cached.Min() <= 1000 && cached.Allocs <= 3, "cached verify ≤ 1 µs and ≤ 3 allocs (%.0f ns, %.0f allocs)", cached.Min(), cached.Allocs)
+	check(jwt.Min() > 0 && unc.Min() < jwt.Min(), "uncached verify faster than golang-jwt (%.3f× its time)", ratio(unc, jwt))
+	check(sfl.Min() > 0 && ratio(iss, sfl) <= 1.3, "issue ≤ 1.3× the signing floor (%.3f×)", ratio(iss, sfl))
 	return lines
 }
 
-func ratio(a, b *result) float64 {
-	if b.ns == 0 {
+// ratio is a's fastest run over b's, or 0 when b has no time.
+func ratio(a, b *gobench.Stat) float64 {
+	if b.Min() == 0 {
 		return 0
 	}
-	return a.ns / b.ns
+	return a.Min() / b.Min()
 }
 
 // rewrite replaces, in file, the block that starts with the "// Measured by
