@@ -13,7 +13,7 @@ import (
 )
 
 // refresher runs the Refresher part of the suite: Refresh must do what
-// RotateRefresh does (the Rotation part's cases again), return the account,
+// RotateRefresh does (the rotation cases, run again through Refresh), return the account,
 // and stop, writing nothing, where a refresh must not go on. It runs only
 // when the store implements storage.Refresher.
 func (s suite) refresher(t *testing.T) {
@@ -21,26 +21,10 @@ func (s suite) refresher(t *testing.T) {
 		t.Log("the store does not implement storage.Refresher: nothing to check")
 		return
 	}
-	rot := func(presented, next string, now time.Time) storage.Rotation {
-		return storage.Rotation{Presented: hash(presented), Next: hash(next), Now: now, Grace: grace}
-	}
-	acct := newAccount("acc-1", storage.LinkGuest, "guest-1", "Alpha")
-	// setup creates acc-1 and its session sess-1 on device-sess-1, with
-	// refresh token "t0" live until at(24h).
+	acct := rotationAccount
 	setup := func(t *testing.T, st storage.Store) (storage.Refresher, storage.Session) {
 		t.Helper()
-		require.NoError(t, st.CreateAccount(t.Context(), acct))
-		sess := newSession("sess-1", acct.ID, at(0))
-		sess.RefreshHash = hash("t0")
-		createSession(t, st, sess, 0)
-		return st.(storage.Refresher), sess
-	}
-	rotated := func(sess storage.Session, presented, next string, now time.Time) storage.Session {
-		sess.PrevRefreshHash = hash(presented)
-		sess.RefreshHash = hash(next)
-		sess.Generation++
-		sess.RotatedAt = now
-		return sess
+		return st.(storage.Refresher), setupRotation(t, st)
 	}
 	// refresh calls Refresh and checks what every answer but ErrNotFound
 	// carries: the account, and the session it names.
@@ -54,143 +38,7 @@ func (s suite) refresher(t *testing.T) {
 		return got, err
 	}
 
-	s.test(t, "Rotate", func(t *testing.T, st storage.Store) {
-		rf, sess := setup(t, st)
-		now := at(time.Minute)
-		got, err := refresh(t, rf, sess.ID, rot("t0", "t1", now))
-		require.NoError(t, err)
-		assert.False(t, got.Stopped)
-		want := rotated(sess, "t0", "t1", now)
-		requireSession(t, want, got.Session, "the updated session is returned")
-		requireSession(t, want, getSession(t, st, sess.ID), "and stored")
-	})
-
-	s.test(t, "Chain", func(t *testing.T, st storage.Store) {
-		rf, sess := setup(t, st)
-		want := sess
-		for i := range 5 {
-			now := at(time.Duration(i+1) * time.Hour)
-			p, n := fmt.Sprintf("t%d", i), fmt.Sprintf("t%d", i+1)
-			got, err := refresh(t, rf, sess.ID, rot(p, n, now))
-			require.NoError(t, err, "rotation %d", i+1)
-			want = rotated(want, p, n, now)
-			requireSession(t, want, got.Session)
-		}
-		assert.EqualValues(t, 5, getSession(t, st, sess.ID).Generation)
-	})
-
-	s.test(t, "RetryInsideGrace", func(t *testing.T, st storage.Store) {
-		rf, sess := setup(t, st)
-		first, err := refresh(t, rf, sess.ID, rot("t0", "t1", at(time.Minute)))
-		require.NoError(t, err)
-		for _, d := range []time.Duration{0, time.Second, grace - time.Microsecond} {
-			got, err := refresh(t, rf, sess.ID, rot("t0", "t1", at(time.Minute).Add(d)))
-			require.NoError(t, err, "retry %v after the rotation", d)
-			assert.False(t, got.Stopped)
-			requireSession(t, first.Session, got.Session, "a retry returns the session unchanged")
-		}
-		requireSession(t, first.Session, getSession(t, st, sess.ID), "a retry writes nothing")
-		got, err := refresh(t, rf, sess.ID, rot("t1", "t2", at(2*time.Minute)))
-		require.NoError(t, err)
-		assert.EqualValues(t, 2, got.Session.Generation)
-	})
-
-	reuse := []struct {
-		name            string
-		presented, next string
-		now             time.Time
-		grace           time.Duration
-	}{
-		{"PrevWithOtherNext", "t0", "t9", at(time.Minute + time.Second), grace},
-		{"PrevAtGraceEnd", "t0", "t1", at(time.Minute + grace), grace},
-		{"PrevAfterGrace", "t0", "t1", at(time.Minute + time.Hour), grace},
-		{"PrevWithoutGrace", "t0", "t1", at(time.Minute), 0},
-		{"Unknown", "t-unknown", "t1", at(time.Minute + time.Second), grace},
-		{"NextPresented", "t9", "t1", at(time.Minute + time.Second), grace},
-	}
-	for _, c := range reuse {
-		s.test(t, "Reused/"+c.name, func(t *testing.T, st storage.Store) {
-			rf, sess := setup(t, st)
-			_, err := refresh(t, rf, sess.ID, rot("t0", "t1", at(time.Minute)))
-			require.NoError(t, err)
-			r := rot(c.presented, c.next, c.now)
-			r.Grace = c.grace
-			got, err := refresh(t, rf, sess.ID, r)
-			requireOnly(t, err, storage.ErrRefreshReused)
-			assert.Equal(t, storage.ReasonReused, got.Session.RevokeReason, "the revoked session is returned")
-			assert.True(t, c.now.Equal(got.Session.RevokedAt), "revoked at r.Now")
-			requireRevoked(t, st, sess.ID, storage.ReasonReused, c.now)
-			stored := getSession(t, st, sess.ID)
-			assert.Equal(t, hash("t1"), stored.RefreshHash, "reuse does not rotate")
-			assert.EqualValues(t, 1, stored.Generation)
-
-			got, err = refresh(t, rf, sess.ID, rot("t1", "t2", c.now.Add(time.Second)))
-			requireOnly(t, err, storage.ErrSessionRevoked, "the live token is dead too now")
-			assert.Equal(t, storage.ReasonReused, got.Session.RevokeReason)
-		})
-	}
-
-	s.test(t, "Reused/TwoBack", func(t *testing.T, st storage.Store) {
-		rf, sess := setup(t, st)
-		_, err := refresh(t, rf, sess.ID, rot("t0", "t1", at(time.Minute)))
-		require.NoError(t, err)
-		_, err = refresh(t, rf, sess.ID, rot("t1", "t2", at(time.Minute+time.Second)))
-		require.NoError(t, err)
-		now := at(time.Minute + 2*time.Second)
-		_, err = refresh(t, rf, sess.ID, rot("t0", "t1", now))
-		requireOnly(t, err, storage.ErrRefreshReused, "a token two rotations back is reuse even inside the grace window")
-		requireRevoked(t, st, sess.ID, storage.ReasonReused, now)
-	})
-
-	s.test(t, "Expired", func(t *testing.T, st storage.Store) {
-		rf, sess := setup(t, st)
-		for _, c := range []struct {
-			name      string
-			presented string
-			now       time.Time
-		}{
-			{"AtExpiry", "t0", sess.ExpiresAt},
-			{"AfterExpiry", "t0", sess.ExpiresAt.Add(time.Hour)},
-			{"ExpiryBeforeReuse", "t-wrong", sess.ExpiresAt},
-		} {
-			got, err := refresh(t, rf, sess.ID, rot(c.presented, "t1", c.now))
-			requireOnly(t, err, storage.ErrRefreshExpired, c.name)
-			requireSession(t, sess, got.Session, c.name)
-		}
-		requireSession(t, sess, getSession(t, st, sess.ID), "an expired refresh writes nothing")
-		got, err := refresh(t, rf, sess.ID, rot("t0", "t1", sess.ExpiresAt.Add(-time.Microsecond)))
-		require.NoError(t, err, "just before expiry")
-		assert.EqualValues(t, 1, got.Session.Generation)
-	})
-
-	s.test(t, "Revoked", func(t *testing.T, st storage.Store) {
-		rf, sess := setup(t, st)
-		when := at(time.Minute)
-		require.NoError(t, st.RevokeSession(t.Context(), sess.ID, storage.ReasonSignedOut, when))
-		for _, c := range []struct {
-			name      string
-			presented string
-			now       time.Time
-		}{
-			{"Current", "t0", at(2 * time.Minute)},
-			{"RevokedBeforeExpired", "t0", sess.ExpiresAt.Add(time.Hour)},
-			{"RevokedBeforeReused", "t-wrong", at(2 * time.Minute)},
-		} {
-			got, err := refresh(t, rf, sess.ID, rot(c.presented, "t1", c.now))
-			requireOnly(t, err, storage.ErrSessionRevoked, c.name)
-			assert.Equal(t, storage.ReasonSignedOut, got.Session.RevokeReason, "%s: the reason is readable", c.name)
-			assert.True(t, when.Equal(got.Session.RevokedAt), c.name)
-		}
-		requireRevoked(t, st, sess.ID, storage.ReasonSignedOut, when)
-		assert.Equal(t, hash("t0"), getSession(t, st, sess.ID).RefreshHash, "no rotation")
-	})
-
-	s.test(t, "NotFound", func(t *testing.T, st storage.Store) {
-		rf, _ := setup(t, st)
-		got, err := refresh(t, rf, "sess-unknown", rot("t0", "t1", at(time.Minute)))
-		requireOnly(t, err, storage.ErrNotFound)
-		assert.Zero(t, got.Account)
-	})
+	s.rotationCases(t, viaRefresh)
 
 	s.test(t, "AccountMissing", func(t *testing.T, st storage.Store) {
 		rf, sess := setup(t, st)
@@ -203,59 +51,16 @@ func (s suite) refresher(t *testing.T) {
 			{"Current", orphan.ID + "/0"},
 			{"Stale", "t-wrong"},
 		} {
-			got, err := refresh(t, rf, orphan.ID, rot(c.presented, "t1", at(time.Minute)))
+			got, err := refresh(t, rf, orphan.ID, rotation(c.presented, "t1", at(time.Minute)))
 			requireOnly(t, err, storage.ErrNotFound, c.name)
 			assert.Zero(t, got.Account, c.name)
 		}
 		requireSession(t, orphan, getSession(t, st, orphan.ID), "nothing is written without the account")
 
 		require.NoError(t, st.DeleteAccount(t.Context(), acct.ID))
-		_, err := refresh(t, rf, sess.ID, rot("t0", "t1", at(time.Minute)))
+		_, err := refresh(t, rf, sess.ID, rotation("t0", "t1", at(time.Minute)))
 		requireOnly(t, err, storage.ErrNotFound, "a deleted account")
 		requireSession(t, sess, getSession(t, st, sess.ID))
-	})
-
-	s.test(t, "Concurrent", func(t *testing.T, st storage.Store) {
-		rf, sess := setup(t, st)
-		now := at(time.Minute)
-		got := make([]storage.RefreshState, rotators)
-		errs := race(rotators, func(i int) error {
-			var err error
-			got[i], err = rf.Refresh(t.Context(), sess.ID, rot("t0", "t1", now))
-			return err
-		})
-		want := rotated(sess, "t0", "t1", now)
-		for i := range rotators {
-			require.NoError(t, errs[i], "caller %d: a retry inside the grace window is no error", i)
-			requireSession(t, want, got[i].Session, "caller %d gets the one rotated session", i)
-			requireAccount(t, acct, got[i].Account, "caller %d", i)
-			assert.False(t, got[i].Stopped, "caller %d", i)
-		}
-		requireSession(t, want, getSession(t, st, sess.ID), "exactly one rotation")
-	})
-
-	s.test(t, "ConcurrentDifferentNext", func(t *testing.T, st storage.Store) {
-		rf, sess := setup(t, st)
-		now := at(time.Minute)
-		errs := race(rotators, func(i int) error {
-			_, err := rf.Refresh(t.Context(), sess.ID, rot("t0", fmt.Sprintf("t1-%d", i), now))
-			return err
-		})
-		var won, reused int
-		for i, err := range errs {
-			switch {
-			case err == nil:
-				won++
-			case errors.Is(err, storage.ErrRefreshReused):
-				reused++
-			default:
-				requireOnly(t, err, storage.ErrSessionRevoked, "caller %d", i)
-			}
-		}
-		assert.Equal(t, 1, won, "exactly one rotation wins")
-		assert.GreaterOrEqual(t, reused, 1, "a loser detects the reuse")
-		assert.EqualValues(t, 1, getSession(t, st, sess.ID).Generation)
-		requireRevoked(t, st, sess.ID, storage.ReasonReused, now)
 	})
 
 	s.test(t, "ConcurrentWithRotateRefresh", func(t *testing.T, st storage.Store) {
@@ -264,10 +69,10 @@ func (s suite) refresher(t *testing.T) {
 		now := at(time.Minute)
 		errs := race(rotators, func(i int) error {
 			if i%2 == 0 {
-				_, err := rf.Refresh(t.Context(), sess.ID, rot("t0", "t1", now))
+				_, err := rf.Refresh(t.Context(), sess.ID, rotation("t0", "t1", now))
 				return err
 			}
-			_, err := st.RotateRefresh(t.Context(), sess.ID, rot("t0", "t1", now))
+			_, err := st.RotateRefresh(t.Context(), sess.ID, rotation("t0", "t1", now))
 			return err
 		})
 		for i, err := range errs {
@@ -381,7 +186,7 @@ func (s suite) refresher(t *testing.T) {
 	requireStopped := func(t *testing.T, st storage.Store, rf storage.Refresher, sess storage.Session, now time.Time) {
 		t.Helper()
 		for _, presented := range []string{"t0", "t-stale"} {
-			got, err := refresh(t, rf, sess.ID, rot(presented, "t1", now))
+			got, err := refresh(t, rf, sess.ID, rotation(presented, "t1", now))
 			require.NoError(t, err, "presenting %s: a stopped refresh is no error", presented)
 			assert.True(t, got.Stopped, "presenting %s", presented)
 			requireSession(t, sess, got.Session, "presenting %s: the session as it is", presented)
@@ -391,7 +196,7 @@ func (s suite) refresher(t *testing.T) {
 	// requireGoes checks that the refresh goes on: the current token rotates.
 	requireGoes := func(t *testing.T, rf storage.Refresher, sess storage.Session, now time.Time, msg string) {
 		t.Helper()
-		got, err := refresh(t, rf, sess.ID, rot("t0", "t1", now))
+		got, err := refresh(t, rf, sess.ID, rotation("t0", "t1", now))
 		require.NoError(t, err, msg)
 		assert.False(t, got.Stopped, msg)
 		requireSession(t, rotated(sess, "t0", "t1", now), got.Session, msg)
@@ -476,7 +281,7 @@ func (s suite) refresher(t *testing.T) {
 		withdraw(t, st, w)
 		_, err := st.Restore(t.Context(), w.KeyHash, at(time.Hour))
 		require.NoError(t, err)
-		got, err := refresh(t, rf, sess.ID, rot("t0", "t1", at(2*time.Hour)))
+		got, err := refresh(t, rf, sess.ID, rotation("t0", "t1", at(2*time.Hour)))
 		requireOnly(t, err, storage.ErrSessionRevoked, "the withdrawal's revocation stays")
 		assert.False(t, got.Stopped)
 		assert.Equal(t, storage.ReasonWithdrawn, got.Session.RevokeReason)
