@@ -139,6 +139,10 @@ func TestRefusals(t *testing.T) {
 			prepare: func() {
 				view.BlockChanged(ctx, storage.Block{Key: "bk-dev", Kind: storage.BlockDevice, Subject: "dev-1", CreatedAt: now, LiftedAt: now})
 			}},
+		{name: "player block at its end", mutate: bearer("good"), status: 200,
+			prepare: func() {
+				view.BlockChanged(ctx, storage.Block{Key: "bk-ended", Kind: storage.BlockPlayer, Subject: "player-1", Reason: "abuse", CreatedAt: now.Add(-time.Hour), Until: now})
+			}},
 		{name: "player blocked everywhere", mutate: bearer("good"), status: 403, code: "ACCOUNT_BLOCKED",
 			prepare: func() {
 				view.BlockChanged(ctx, storage.Block{Key: "bk-all", Kind: storage.BlockPlayer, Subject: "player-1", Reason: "abuse", CreatedAt: now, Until: now.Add(time.Hour)})

@@ -22,26 +22,18 @@ func (s suite) refresher(t *testing.T) {
 		return
 	}
 	acct := rotationAccount
-	setup := func(t *testing.T, st storage.Store) (storage.Refresher, storage.Session) {
+	// refresh calls Refresh and checks what every answer carries.
+	refresh := func(t *testing.T, st storage.Store, id string, r storage.Rotation) (storage.RefreshState, error) {
 		t.Helper()
-		return st.(storage.Refresher), setupRotation(t, st)
-	}
-	// refresh calls Refresh and checks what every answer but ErrNotFound
-	// carries: the account, and the session it names.
-	refresh := func(t *testing.T, rf storage.Refresher, id string, r storage.Rotation) (storage.RefreshState, error) {
-		t.Helper()
-		got, err := rf.Refresh(t.Context(), id, r)
-		if err == nil || !errors.Is(err, storage.ErrNotFound) && sentinel(err) {
-			requireAccount(t, acct, got.Account, "the session's account comes back")
-			require.Equal(t, id, got.Session.ID, "the session comes back")
-		}
+		got, err := viaRefresh.call(t.Context(), st, id, r)
+		checkRefresh(t, st, id, got, err)
 		return got, err
 	}
 
 	s.rotationCases(t, viaRefresh)
 
 	s.test(t, "AccountMissing", func(t *testing.T, st storage.Store) {
-		rf, sess := setup(t, st)
+		sess := setupRotation(t, st)
 		orphan := newSession("sess-orphan", "acc-gone", at(0))
 		createSession(t, st, orphan, 0)
 		for _, c := range []struct {
@@ -51,28 +43,24 @@ func (s suite) refresher(t *testing.T) {
 			{"Current", orphan.ID + "/0"},
 			{"Stale", "t-wrong"},
 		} {
-			got, err := refresh(t, rf, orphan.ID, rotation(c.presented, "t1", at(time.Minute)))
-			requireOnly(t, err, storage.ErrNotFound, c.name)
-			assert.Zero(t, got.Account, c.name)
+			_, err := refresh(t, st, orphan.ID, rotation(c.presented, "t1", at(time.Minute)))
+			requireOnly(t, err, storage.ErrNotFound, c.name) // and no account: checkRefresh
 		}
 		requireSession(t, orphan, getSession(t, st, orphan.ID), "nothing is written without the account")
 
 		require.NoError(t, st.DeleteAccount(t.Context(), acct.ID))
-		_, err := refresh(t, rf, sess.ID, rotation("t0", "t1", at(time.Minute)))
+		_, err := refresh(t, st, sess.ID, rotation("t0", "t1", at(time.Minute)))
 		requireOnly(t, err, storage.ErrNotFound, "a deleted account")
 		requireSession(t, sess, getSession(t, st, sess.ID))
 	})
 
 	s.test(t, "ConcurrentWithRotateRefresh", func(t *testing.T, st storage.Store) {
 		// Refresh and RotateRefresh of one token are one compare-and-swap.
-		rf, sess := setup(t, st)
+		sess := setupRotation(t, st)
 		now := at(time.Minute)
+		via := []rotator{viaRefresh, viaRotateRefresh}
 		errs := race(rotators, func(i int) error {
-			if i%2 == 0 {
-				_, err := rf.Refresh(t.Context(), sess.ID, rotation("t0", "t1", now))
-				return err
-			}
-			_, err := st.RotateRefresh(t.Context(), sess.ID, rotation("t0", "t1", now))
+			_, err := via[i%2].call(t.Context(), st, sess.ID, rotation("t0", "t1", now))
 			return err
 		})
 		for i, err := range errs {
@@ -183,10 +171,10 @@ func (s suite) refresher(t *testing.T) {
 	})
 
 	// Stopped: nothing compared, nothing written.
-	requireStopped := func(t *testing.T, st storage.Store, rf storage.Refresher, sess storage.Session, now time.Time) {
+	requireStopped := func(t *testing.T, st storage.Store, sess storage.Session, now time.Time) {
 		t.Helper()
 		for _, presented := range []string{"t0", "t-stale"} {
-			got, err := refresh(t, rf, sess.ID, rotation(presented, "t1", now))
+			got, err := refresh(t, st, sess.ID, rotation(presented, "t1", now))
 			require.NoError(t, err, "presenting %s: a stopped refresh is no error", presented)
 			assert.True(t, got.Stopped, "presenting %s", presented)
 			requireSession(t, sess, got.Session, "presenting %s: the session as it is", presented)
@@ -194,67 +182,67 @@ func (s suite) refresher(t *testing.T) {
 		requireSession(t, sess, getSession(t, st, sess.ID), "nothing rotated, a stale token not revoked")
 	}
 	// requireGoes checks that the refresh goes on: the current token rotates.
-	requireGoes := func(t *testing.T, rf storage.Refresher, sess storage.Session, now time.Time, msg string) {
+	requireGoes := func(t *testing.T, st storage.Store, sess storage.Session, now time.Time, msg string) {
 		t.Helper()
-		got, err := refresh(t, rf, sess.ID, rotation("t0", "t1", now))
+		got, err := refresh(t, st, sess.ID, rotation("t0", "t1", now))
 		require.NoError(t, err, msg)
 		assert.False(t, got.Stopped, msg)
 		requireSession(t, rotated(sess, "t0", "t1", now), got.Session, msg)
 	}
 
 	s.test(t, "Stopped/PendingWithdrawal", func(t *testing.T, st storage.Store) {
-		rf, sess := setup(t, st)
+		sess := setupRotation(t, st)
 		withdraw(t, st, newWithdrawal(acct.ID, at(time.Minute)))
 		sess = getSession(t, st, sess.ID) // revoked by the withdrawal
-		requireStopped(t, st, rf, sess, at(time.Hour))
-		requireStopped(t, st, rf, sess, at(2*week)) // past the deadline: still pending until purged
+		requireStopped(t, st, sess, at(time.Hour))
+		requireStopped(t, st, sess, at(2*week)) // past the deadline: still pending until purged
 	})
 
 	s.test(t, "Stopped/WithdrawalOfSessionKeptLive", func(t *testing.T, st storage.Store) {
 		// A session created after the withdrawal (no store does that on its
 		// own, but the check must not rely on the revocation).
-		rf, _ := setup(t, st)
+		setupRotation(t, st)
 		withdraw(t, st, newWithdrawal(acct.ID, at(time.Minute)))
 		late := newSession("sess-late", acct.ID, at(time.Hour))
 		late.RefreshHash = hash("t0")
 		createSession(t, st, late, 0)
-		requireStopped(t, st, rf, late, at(2*time.Hour))
+		requireStopped(t, st, late, at(2*time.Hour))
 	})
 
 	s.test(t, "Stopped/PlayerBlock", func(t *testing.T, st storage.Store) {
-		rf, sess := setup(t, st)
+		sess := setupRotation(t, st)
 		require.NoError(t, st.CreateBlock(t.Context(), newBlock("blk-1", storage.BlockPlayer, acct.ID, at(0), at(time.Hour))))
-		requireStopped(t, st, rf, sess, at(time.Minute))
-		requireGoes(t, rf, sess, at(time.Hour), "the block ended")
+		requireStopped(t, st, sess, at(time.Minute))
+		requireGoes(t, st, sess, at(time.Hour), "the block ended")
 	})
 
 	s.test(t, "Stopped/PermanentPlayerBlock", func(t *testing.T, st storage.Store) {
-		rf, sess := setup(t, st)
+		sess := setupRotation(t, st)
 		require.NoError(t, st.CreateBlock(t.Context(), newBlock("blk-1", storage.BlockPlayer, acct.ID, at(0), time.Time{})))
-		requireStopped(t, st, rf, sess, at(1000*week))
+		requireStopped(t, st, sess, at(1000*week))
 	})
 
 	s.test(t, "Stopped/DeviceBlock", func(t *testing.T, st storage.Store) {
-		rf, sess := setup(t, st)
+		sess := setupRotation(t, st)
 		require.NoError(t, st.CreateBlock(t.Context(), newBlock("blk-1", storage.BlockDevice, sess.DeviceID, at(0), time.Time{})))
-		requireStopped(t, st, rf, sess, at(time.Minute))
+		requireStopped(t, st, sess, at(time.Minute))
 		n, err := st.LiftBlocks(t.Context(), storage.BlockDevice, sess.DeviceID, at(time.Hour))
 		require.NoError(t, err)
 		require.Equal(t, 1, n)
-		requireStopped(t, st, rf, sess, at(time.Hour-time.Microsecond))
-		requireGoes(t, rf, sess, at(time.Hour), "the block was lifted")
+		requireStopped(t, st, sess, at(time.Hour-time.Microsecond))
+		requireGoes(t, st, sess, at(time.Hour), "the block was lifted")
 	})
 
 	s.test(t, "Stopped/BeforeRevokedAndExpired", func(t *testing.T, st storage.Store) {
-		rf, sess := setup(t, st)
+		sess := setupRotation(t, st)
 		require.NoError(t, st.CreateBlock(t.Context(), newBlock("blk-1", storage.BlockPlayer, acct.ID, at(0), time.Time{})))
-		requireStopped(t, st, rf, sess, sess.ExpiresAt.Add(time.Hour))
+		requireStopped(t, st, sess, sess.ExpiresAt.Add(time.Hour))
 		require.NoError(t, st.RevokeSession(t.Context(), sess.ID, storage.ReasonSignedOut, at(time.Minute)))
-		requireStopped(t, st, rf, getSession(t, st, sess.ID), at(time.Hour))
+		requireStopped(t, st, getSession(t, st, sess.ID), at(time.Hour))
 	})
 
 	s.test(t, "NotStopped", func(t *testing.T, st storage.Store) {
-		rf, sess := setup(t, st)
+		sess := setupRotation(t, st)
 		ctx := t.Context()
 		for _, b := range []storage.Block{
 			{Key: "blk-svc", Kind: storage.BlockPlayer, Subject: acct.ID, Services: []string{"chat"}, CreatedAt: at(0)},
@@ -272,16 +260,16 @@ func (s suite) refresher(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, 2, n, "blk-dev-svc and blk-lifted")
 		withdraw(t, st, newWithdrawal("acc-2", at(0)))
-		requireGoes(t, rf, sess, at(time.Minute), "service-only, ended, lifted and others' blocks do not stop")
+		requireGoes(t, st, sess, at(time.Minute), "service-only, ended, lifted and others' blocks do not stop")
 	})
 
 	s.test(t, "NotStopped/RestoredWithdrawal", func(t *testing.T, st storage.Store) {
-		rf, sess := setup(t, st)
+		sess := setupRotation(t, st)
 		w := newWithdrawal(acct.ID, at(time.Minute))
 		withdraw(t, st, w)
 		_, err := st.Restore(t.Context(), w.KeyHash, at(time.Hour))
 		require.NoError(t, err)
-		got, err := refresh(t, rf, sess.ID, rotation("t0", "t1", at(2*time.Hour)))
+		got, err := refresh(t, st, sess.ID, rotation("t0", "t1", at(2*time.Hour)))
 		requireOnly(t, err, storage.ErrSessionRevoked, "the withdrawal's revocation stays")
 		assert.False(t, got.Stopped)
 		assert.Equal(t, storage.ReasonWithdrawn, got.Session.RevokeReason)
@@ -289,13 +277,13 @@ func (s suite) refresher(t *testing.T) {
 
 	s.test(t, "NotStopped/DevicelessSession", func(t *testing.T, st storage.Store) {
 		// A session without a device is not stopped by a block on "".
-		rf, _ := setup(t, st)
+		setupRotation(t, st)
 		sess := newSession("sess-nodev", acct.ID, at(0))
 		sess.DeviceID = ""
 		sess.RefreshHash = hash("t0")
 		createSession(t, st, sess, 0)
 		require.NoError(t, st.CreateBlock(t.Context(), newBlock("blk-empty", storage.BlockDevice, "", at(0), time.Time{})))
-		requireGoes(t, rf, sess, at(time.Minute), "no device, no device block")
+		requireGoes(t, st, sess, at(time.Minute), "no device, no device block")
 	})
 
 	s.test(t, "Cancelled", func(t *testing.T, st storage.Store) {

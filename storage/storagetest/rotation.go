@@ -31,26 +31,28 @@ var viaRotateRefresh = rotator{
 	},
 }
 
-// viaRefresh is Refresher.Refresh. Where no block or withdrawal stops it,
-// every answer but ErrNotFound carries rotationAccount and the session as
-// the store now holds it.
+// viaRefresh is Refresher.Refresh, checked by checkRefresh.
 var viaRefresh = rotator{
 	call: func(ctx context.Context, st storage.Store, id string, r storage.Rotation) (storage.RefreshState, error) {
 		return st.(storage.Refresher).Refresh(ctx, id, r)
 	},
-	check: func(t *testing.T, st storage.Store, id string, got storage.RefreshState, err error) {
-		t.Helper()
-		if errors.Is(err, storage.ErrNotFound) {
-			assert.Zero(t, got.Account, "no account comes back without a session")
-			return
-		}
-		if err != nil && !sentinel(err) {
-			return // the caller's require reports it
-		}
-		assert.False(t, got.Stopped, "nothing stops this refresh")
-		requireAccount(t, rotationAccount, got.Account, "the session's account comes back")
-		requireSession(t, getSession(t, st, id), got.Session, "the session comes back as stored after the call")
-	},
+	check: checkRefresh,
+}
+
+// checkRefresh checks what every answer of Refresh carries, stopped or
+// not: nothing with ErrNotFound; else rotationAccount and the session as the
+// store holds it after the call.
+func checkRefresh(t *testing.T, st storage.Store, id string, got storage.RefreshState, err error) {
+	t.Helper()
+	if errors.Is(err, storage.ErrNotFound) {
+		assert.Zero(t, got.Account, "no account comes back without a session")
+		return
+	}
+	if err != nil && !sentinel(err) {
+		return // the caller's require reports it
+	}
+	requireAccount(t, rotationAccount, got.Account, "the session's account comes back")
+	requireSession(t, getSession(t, st, id), got.Session, "the session comes back as stored after the call")
 }
 
 // rotationAccount owns sess-1 in the rotation cases.
@@ -60,13 +62,19 @@ var rotationAccount = newAccount("acc-1", storage.LinkGuest, "guest-1", "Alpha")
 // Sessions.RotateRefresh) through rot.
 func (s suite) rotationCases(t *testing.T, rot rotator) {
 	setup := setupRotation
-	// refresh rotates through rot and checks what rot alone promises.
-	refresh := func(t *testing.T, st storage.Store, id string, r storage.Rotation) (storage.Session, error) {
+	// answered checks what an answer of rot carries: no block or
+	// withdrawal stops any of these refreshes.
+	answered := func(t *testing.T, st storage.Store, id string, got storage.RefreshState, err error) {
 		t.Helper()
-		got, err := rot.call(t.Context(), st, id, r)
+		assert.False(t, got.Stopped, "nothing stops this refresh")
 		if rot.check != nil {
 			rot.check(t, st, id, got, err)
 		}
+	}
+	refresh := func(t *testing.T, st storage.Store, id string, r storage.Rotation) (storage.Session, error) {
+		t.Helper()
+		got, err := rot.call(t.Context(), st, id, r)
+		answered(t, st, id, got, err)
 		return got.Session, err
 	}
 
@@ -223,9 +231,7 @@ func (s suite) rotationCases(t *testing.T, rot rotator) {
 		for i := range rotators {
 			require.NoError(t, errs[i], "caller %d: a retry inside the grace window is no error", i)
 			requireSession(t, want, got[i].Session, "caller %d gets the one rotated session", i)
-			if rot.check != nil {
-				rot.check(t, st, sess.ID, got[i], errs[i])
-			}
+			answered(t, st, sess.ID, got[i], errs[i])
 		}
 		requireSession(t, want, getSession(t, st, sess.ID), "exactly one rotation")
 	})
