@@ -14,6 +14,7 @@ package storage
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"golang.org/x/text/cases"
@@ -255,11 +256,15 @@ type RefreshState struct {
 	Session Session
 	// Account is the session's account.
 	Account Account
-	// Stopped is true when the account has a pending withdrawal, or an
-	// account-wide block (no Services) in force at the rotation's Now on
-	// the player or on the session's device: then nothing was compared or
-	// written, and the caller looks the reason up on its own.
-	Stopped bool
+	// Held is true when the account is under a hold at the rotation's Now:
+	// it has a pending withdrawal, or an account-wide block (see
+	// Block.AccountWide) is in force on the player or on the session's
+	// device. Then nothing was compared or written. What a hold means for
+	// the player is the service's to decide (its answer names the
+	// withdrawal or the block); the store only reports the fact, and never
+	// rotates a held session, so that a refused refresh leaves the token
+	// working once the hold ends.
+	Held bool
 }
 
 // Refresher is an optional fast path for a store that keeps accounts,
@@ -268,11 +273,11 @@ type RefreshState struct {
 // refresh otherwise takes. Stores need not implement it; the service uses
 // it when they do.
 type Refresher interface {
-	// Refresh reads the session and its account and, unless Stopped (see
+	// Refresh reads the session and its account and, unless Held (see
 	// RefreshState), does exactly what RotateRefresh(ctx, id, r) does, with
 	// the same errors: ErrNotFound (no session, or no account: Account is
 	// then zero), ErrSessionRevoked, ErrRefreshExpired, ErrRefreshReused.
-	// With Stopped the error is nil and nothing was written.
+	// With Held the error is nil and nothing was written.
 	Refresh(ctx context.Context, id string, r Rotation) (RefreshState, error)
 }
 
@@ -304,6 +309,39 @@ func (b Block) ActiveAt(t time.Time) bool {
 		return false
 	}
 	return b.Until.IsZero() || t.Before(b.Until)
+}
+
+// AccountWide reports whether b covers the whole account (or device):
+// every service, and sign-in. A block that names Services covers those only.
+func (b Block) AccountWide() bool { return len(b.Services) == 0 }
+
+// Covers reports whether b applies to a route of service: an account-wide
+// block covers every service, a service block the services it names.
+// Service "" asks for account-wide blocks only (sign-in, and routes that
+// name no service).
+func (b Block) Covers(service string) bool {
+	return b.AccountWide() || (service != "" && slices.Contains(b.Services, service))
+}
+
+// Widest returns, among blocks in force at now that cover service, the one
+// that ends last (a permanent one first): the block a refusal names, so
+// that every part of gameauth names the same one.
+func Widest(blocks []Block, service string, now time.Time) (Block, bool) {
+	var best Block
+	found := false
+	for _, b := range blocks {
+		if !b.ActiveAt(now) || !b.Covers(service) {
+			continue
+		}
+		switch {
+		case !found:
+			best, found = b, true
+		case best.Until.IsZero():
+		case b.Until.IsZero() || b.Until.After(best.Until):
+			best = b
+		}
+	}
+	return best, found
 }
 
 // Blocks stores player and device blocks.

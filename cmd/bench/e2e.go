@@ -230,7 +230,7 @@ func storeRefresh(store storage.Store, ring *tokens.Ring, tok *string, mode stor
 		rot := storage.Rotation{Presented: hash, Next: nextHash, Now: now, Grace: 10 * time.Second}
 		if mode == modeOneStep {
 			st, err := store.(storage.Refresher).Refresh(ctx, sid, rot)
-			if err == nil && st.Stopped {
+			if err == nil && st.Held {
 				err = errors.New("refresh stopped")
 			}
 			if err != nil {

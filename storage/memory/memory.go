@@ -306,20 +306,18 @@ func (s *Store) RotateRefresh(ctx context.Context, id string, r storage.Rotation
 // rotate is RotateRefresh on a session of the store; the caller holds the
 // write lock.
 func rotate(sess *storage.Session, r storage.Rotation) (storage.Session, error) {
-	switch {
-	case sess.Revoked():
+	switch storage.Decide(*sess, r) {
+	case storage.OutcomeRevoked:
 		return copySession(sess), storage.ErrSessionRevoked
-	case !r.Now.Before(sess.ExpiresAt):
+	case storage.OutcomeExpired:
 		return copySession(sess), storage.ErrRefreshExpired
-	case bytes.Equal(r.Presented, sess.RefreshHash):
+	case storage.OutcomeAdvance:
 		sess.PrevRefreshHash = sess.RefreshHash
 		sess.RefreshHash = bytes.Clone(r.Next)
 		sess.Generation++
 		sess.RotatedAt = r.Now
 		return copySession(sess), nil
-	case bytes.Equal(r.Presented, sess.PrevRefreshHash) &&
-		r.Now.Before(sess.RotatedAt.Add(r.Grace)) &&
-		bytes.Equal(r.Next, sess.RefreshHash):
+	case storage.OutcomeRetry:
 		return copySession(sess), nil
 	default:
 		sess.RevokedAt, sess.RevokeReason = r.Now, storage.ReasonReused

@@ -26,29 +26,32 @@ func (s *Store) Refresh(ctx context.Context, id string, r storage.Rotation) (sto
 		return storage.RefreshState{}, err
 	}
 	st := storage.RefreshState{Account: a}
-	if s.stopped(sess, r.Now) {
-		st.Session, st.Stopped = copySession(sess), true
+	if s.held(sess, r.Now) {
+		st.Session, st.Held = copySession(sess), true
 		return st, nil
 	}
 	st.Session, err = rotate(sess, r)
 	return st, err
 }
 
-// stopped reports whether the session's account has a pending withdrawal,
-// or an account-wide block in force at now on the player or on the
-// session's device; the caller holds the lock.
-func (s *Store) stopped(sess *storage.Session, now time.Time) bool {
+// held reports whether the session's account is under a hold at now
+// (storage.RefreshState.Held): a pending withdrawal, or an account-wide
+// block in force on the player or on the session's device. The caller holds
+// the lock.
+func (s *Store) held(sess *storage.Session, now time.Time) bool {
 	if _, ok := s.pending[sess.AccountID]; ok {
 		return true
 	}
+	var player, device []storage.Block
 	for _, b := range s.blocks {
-		if len(b.Services) != 0 || !b.ActiveAt(now) {
-			continue
-		}
-		if b.Kind == storage.BlockPlayer && b.Subject == sess.AccountID ||
-			b.Kind == storage.BlockDevice && sess.DeviceID != "" && b.Subject == sess.DeviceID {
-			return true
+		switch {
+		case b.Kind == storage.BlockPlayer && b.Subject == sess.AccountID:
+			player = append(player, *b)
+		case b.Kind == storage.BlockDevice && sess.DeviceID != "" && b.Subject == sess.DeviceID:
+			device = append(device, *b)
 		}
 	}
-	return false
+	_, p := storage.Widest(player, "", now)
+	_, d := storage.Widest(device, "", now)
+	return p || d
 }

@@ -33,7 +33,7 @@ import (
 // the others' WAL flushes, and were slower than one; see BENCHMARKS.md.
 //
 // A call whose session the statement did not rotate (a retry, a reuse, a
-// stopped, revoked, expired or missing session, a locked row) is judged on
+// held, revoked, expired or missing session, a locked row) is judged on
 // its own, as Refresh always does; so is every call of a statement that
 // failed, with its own context. A failed statement may have committed
 // before the failure reached us (a lost connection): the judgement then
@@ -74,14 +74,7 @@ SET prev_refresh_hash = s.refresh_hash, refresh_hash = l.next, generation = s.ge
 FROM l, gameauth_accounts a
 WHERE s.id = l.id AND s.refresh_hash = l.presented AND s.revoked_at IS NULL AND s.expires_at > l.now
 	AND a.id = s.account_id
-	AND NOT EXISTS (SELECT 1 FROM gameauth_withdrawals w
-		WHERE w.account_id = s.account_id AND w.purged_at IS NULL OFFSET 0)
-	AND NOT EXISTS (SELECT 1 FROM gameauth_blocks b
-		WHERE b.kind = $5 AND b.subject = s.account_id AND cardinality(b.services) = 0
-			AND (b.lifted_at IS NULL OR b.lifted_at > l.now) AND (b.until_at IS NULL OR b.until_at > l.now) OFFSET 0)
-	AND (s.device_id = '' OR NOT EXISTS (SELECT 1 FROM gameauth_blocks b
-		WHERE b.kind = $6 AND b.subject = s.device_id AND cardinality(b.services) = 0
-			AND (b.lifted_at IS NULL OR b.lifted_at > l.now) AND (b.until_at IS NULL OR b.until_at > l.now) OFFSET 0))
+	AND NOT ` + heldSQL("s", "l.now", "$5", "$6") + `
 RETURNING l.n, ` + prefixed("s.", sessionCols) + `, ` + prefixed("a.", accountCols)
 
 // batcher is the queue of a store's refreshes.

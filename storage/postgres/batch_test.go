@@ -485,7 +485,7 @@ func TestRefreshBatchMixed(t *testing.T) {
 	require.ErrorIs(t, errs["s4"], storage.ErrRefreshExpired)
 	for _, id := range []string{"s5", "s6-late"} {
 		require.NoError(t, errs[id], id)
-		assert.True(t, got[id].Stopped, id)
+		assert.True(t, got[id].Held, id)
 		st, err := s.GetSession(ctx, id)
 		require.NoError(t, err)
 		assert.Equal(t, int64(0), st.Generation, "%s: nothing written", id)

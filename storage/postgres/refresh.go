@@ -17,7 +17,7 @@ var _ storage.Refresher = (*Store)(nil)
 // Verdicts refreshSQL judges the session and its account by, on the
 // statement's snapshot, in the order storage.Refresher checks them.
 const (
-	verdictStopped = 1 // a pending withdrawal, or an account-wide block in force
+	verdictHeld    = 1 // storage.RefreshState.Held
 	verdictRevoked = 2
 	verdictExpired = 3
 	verdictAdvance = 4 // the presented token is the live one: rotate
@@ -33,7 +33,7 @@ const (
 )
 
 // refreshSQL is a refresh in one statement, for every case: what Refresh
-// runs when rotateSQL did not rotate (a retry, a reuse, a stopped, revoked,
+// runs when rotateSQL did not rotate (a retry, a reuse, a held, revoked,
 // expired or missing session, or a lost race). It reads the session and its
 // account (no row at all if either is missing) and judges them (verdict) on
 // the statement's snapshot; then at most one of two conditional UPDATEs of
@@ -53,14 +53,7 @@ var refreshSQL = `WITH s AS (
 	SELECT ` + accountCols + ` FROM gameauth_accounts WHERE id = (SELECT account_id FROM s)
 ), v AS (
 	SELECT CASE
-		WHEN EXISTS (SELECT 1 FROM gameauth_withdrawals w
-				WHERE w.account_id = s.account_id AND w.purged_at IS NULL OFFSET 0)
-			OR EXISTS (SELECT 1 FROM gameauth_blocks b
-				WHERE b.kind = $7 AND b.subject = s.account_id AND cardinality(b.services) = 0
-					AND (b.lifted_at IS NULL OR b.lifted_at > $2) AND (b.until_at IS NULL OR b.until_at > $2) OFFSET 0)
-			OR (s.device_id <> '' AND EXISTS (SELECT 1 FROM gameauth_blocks b
-				WHERE b.kind = $8 AND b.subject = s.device_id AND cardinality(b.services) = 0
-					AND (b.lifted_at IS NULL OR b.lifted_at > $2) AND (b.until_at IS NULL OR b.until_at > $2) OFFSET 0))
+		WHEN ` + heldSQL("s", "$2", "$7", "$8") + `
 			THEN 1
 		WHEN s.revoked_at IS NOT NULL THEN 2
 		WHEN s.expires_at IS NULL OR s.expires_at <= $2 THEN 3
@@ -95,12 +88,6 @@ ORDER BY x.step LIMIT 1`
 // evaluate the WHERE again on the row as it now is: two refreshes of one
 // token rotate it once, and the loser gets no row.
 //
-// OFFSET 0 keeps each NOT EXISTS a subquery run for the one session row, an
-// index probe by (kind, subject) or account: without it the planner may turn
-// them into anti-joins or a hashed subplan that read every pending
-// withdrawal or every block of a kind, which a generic plan made while the
-// tables were small would keep doing when they are not.
-//
 //	$1 session ID, $2 now, $3 presented hash, $4 next hash (NULL if empty),
 //	$5 BlockPlayer, $6 BlockDevice
 var rotateSQL = `UPDATE gameauth_sessions s
@@ -108,15 +95,23 @@ SET prev_refresh_hash = s.refresh_hash, refresh_hash = $4, generation = s.genera
 FROM gameauth_accounts a
 WHERE s.id = $1 AND s.refresh_hash = $3 AND s.revoked_at IS NULL AND s.expires_at > $2
 	AND a.id = s.account_id
-	AND NOT EXISTS (SELECT 1 FROM gameauth_withdrawals w
-		WHERE w.account_id = s.account_id AND w.purged_at IS NULL OFFSET 0)
-	AND NOT EXISTS (SELECT 1 FROM gameauth_blocks b
-		WHERE b.kind = $5 AND b.subject = s.account_id AND cardinality(b.services) = 0
-			AND (b.lifted_at IS NULL OR b.lifted_at > $2) AND (b.until_at IS NULL OR b.until_at > $2) OFFSET 0)
-	AND (s.device_id = '' OR NOT EXISTS (SELECT 1 FROM gameauth_blocks b
-		WHERE b.kind = $6 AND b.subject = s.device_id AND cardinality(b.services) = 0
-			AND (b.lifted_at IS NULL OR b.lifted_at > $2) AND (b.until_at IS NULL OR b.until_at > $2) OFFSET 0))
+	AND NOT ` + heldSQL("s", "$2", "$5", "$6") + `
 RETURNING ` + prefixed("s.", sessionCols) + `, ` + prefixed("a.", accountCols)
+
+// heldSQL is sqlstore.HeldSQL for PostgreSQL. OFFSET 0 keeps each EXISTS a
+// subquery run for the one session row, an index probe by (kind, subject) or
+// account: without it the planner may turn them into anti-joins or a hashed
+// subplan that read every pending withdrawal or every block of a kind, which
+// a generic plan made while the tables were small would keep doing when
+// they are not.
+func heldSQL(sess, now, playerKind, deviceKind string) string {
+	return sqlstore.HeldSQL(sqlstore.Dialect{
+		Withdrawals: "gameauth_withdrawals",
+		Blocks:      "gameauth_blocks",
+		NoServices:  "cardinality(b.services) = 0",
+		Fence:       " OFFSET 0",
+	}, sess, now, playerKind, deviceKind)
+}
 
 // prefixed qualifies each column of the comma-separated list cols.
 func prefixed(prefix, cols string) string {
@@ -209,16 +204,16 @@ func (s *Store) judge(ctx context.Context, id string, r storage.Rotation) (stora
 		return st, nil
 	case step == stepReused:
 		return st, storage.ErrRefreshReused
-	case verdict == verdictStopped:
-		st.Stopped = true
+	case verdict == verdictHeld:
+		st.Held = true
 		return st, nil
 	}
-	switch sqlstore.Decide(st.Session, r) {
-	case sqlstore.Revoked:
+	switch storage.Decide(st.Session, r) {
+	case storage.OutcomeRevoked:
 		return st, storage.ErrSessionRevoked
-	case sqlstore.Expired:
+	case storage.OutcomeExpired:
 		return st, storage.ErrRefreshExpired
-	case sqlstore.Retry:
+	case storage.OutcomeRetry:
 		return st, nil
 	}
 	// The snapshot called for a rotation or a reuse revocation, and the

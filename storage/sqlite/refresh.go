@@ -14,18 +14,22 @@ import (
 var _ storage.Refresher = (*Store)(nil)
 
 // refreshReadSQL reads, in Refresh's transaction, the session joined to its
-// account and whether the account is stopped: a pending withdrawal, or an
+// account and whether the account is held: a pending withdrawal, or an
 // account-wide block in force at ?4 on the player or the session's device.
 var refreshReadSQL = `SELECT ` + prefixed("s.", sessionCols) + `, ` + prefixed("a.", accountCols) + `,
-	EXISTS (SELECT 1 FROM withdrawals w WHERE w.account_id = s.account_id AND w.purged_at IS NULL)
-	OR EXISTS (SELECT 1 FROM blocks b
-		WHERE b.kind = ?2 AND b.subject = s.account_id AND json_array_length(b.services) = 0
-			AND (b.lifted_at IS NULL OR b.lifted_at > ?4) AND (b.until_at IS NULL OR b.until_at > ?4))
-	OR (s.device_id <> '' AND EXISTS (SELECT 1 FROM blocks b
-		WHERE b.kind = ?3 AND b.subject = s.device_id AND json_array_length(b.services) = 0
-			AND (b.lifted_at IS NULL OR b.lifted_at > ?4) AND (b.until_at IS NULL OR b.until_at > ?4)))
+	` + heldSQL("s") + `
 FROM sessions s JOIN accounts a ON a.id = s.account_id
 WHERE s.id = ?1`
+
+// heldSQL is sqlstore.HeldSQL for SQLite, in the statements' parameters:
+// ?2 BlockPlayer, ?3 BlockDevice, ?4 now.
+func heldSQL(sess string) string {
+	return sqlstore.HeldSQL(sqlstore.Dialect{
+		Withdrawals: "withdrawals",
+		Blocks:      "blocks",
+		NoServices:  "json_array_length(b.services) = 0",
+	}, sess, "?4", "?2", "?3")
+}
 
 // prefixed qualifies each column of the comma-separated list cols.
 func prefixed(prefix, cols string) string {
@@ -44,19 +48,13 @@ var rotateSQL = `UPDATE sessions
 SET prev_refresh_hash = refresh_hash, refresh_hash = ?5, generation = generation + 1, rotated_at = ?4
 WHERE id = ?1 AND refresh_hash = ?6 AND revoked_at IS NULL AND expires_at > ?4
 	AND EXISTS (SELECT 1 FROM accounts a WHERE a.id = sessions.account_id)
-	AND NOT EXISTS (SELECT 1 FROM withdrawals w WHERE w.account_id = sessions.account_id AND w.purged_at IS NULL)
-	AND NOT EXISTS (SELECT 1 FROM blocks b
-		WHERE b.kind = ?2 AND b.subject = sessions.account_id AND json_array_length(b.services) = 0
-			AND (b.lifted_at IS NULL OR b.lifted_at > ?4) AND (b.until_at IS NULL OR b.until_at > ?4))
-	AND (sessions.device_id = '' OR NOT EXISTS (SELECT 1 FROM blocks b
-		WHERE b.kind = ?3 AND b.subject = sessions.device_id AND json_array_length(b.services) = 0
-			AND (b.lifted_at IS NULL OR b.lifted_at > ?4) AND (b.until_at IS NULL OR b.until_at > ?4)))
+	AND NOT ` + heldSQL("sessions") + `
 RETURNING ` + sessionCols
 
 // Refresh implements storage.Refresher. The common cases take no write
 // lock but for the rotation's one statement: the session, its account and
-// whether it is stopped are read on the readers; a retry, a revoked or
-// expired session and a stopped account are answered from that read, and a
+// whether it is held are read on the readers; a retry, a revoked or
+// expired session and a held account are answered from that read, and a
 // rotation is rotateSQL, which checks again what it relies on. Anything
 // else (a reuse, a compare-and-swap that lost to a concurrent change) is
 // decided and written in one write transaction, which holds the write lock
@@ -67,17 +65,17 @@ func (s *Store) Refresh(ctx context.Context, id string, r storage.Rotation) (sto
 	if err != nil {
 		return storage.RefreshState{}, wrap("refresh", err)
 	}
-	if st.Stopped {
+	if st.Held {
 		return st, nil
 	}
-	switch sqlstore.Decide(st.Session, r) {
-	case sqlstore.Revoked:
+	switch storage.Decide(st.Session, r) {
+	case storage.OutcomeRevoked:
 		return st, storage.ErrSessionRevoked
-	case sqlstore.Expired:
+	case storage.OutcomeExpired:
 		return st, storage.ErrRefreshExpired
-	case sqlstore.Retry:
+	case storage.OutcomeRetry:
 		return st, nil
-	case sqlstore.Advance:
+	case storage.OutcomeAdvance:
 		ss, err := scanSession(s.rotate.QueryRowContext(ctx, id, string(storage.BlockPlayer),
 			string(storage.BlockDevice), r.Now.UnixMicro(), bytesArg(r.Next), r.Presented))
 		if err == nil {
@@ -92,7 +90,7 @@ func (s *Store) Refresh(ctx context.Context, id string, r storage.Rotation) (sto
 }
 
 // readRefresh reads, with stmt (refreshReadSQL prepared), the session
-// joined to its account and whether the account is stopped. No row is
+// joined to its account and whether the account is held. No row is
 // storage.ErrNotFound.
 func readRefresh(ctx context.Context, stmt *sql.Stmt, id string, r storage.Rotation) (storage.RefreshState, error) {
 	var st storage.RefreshState
@@ -100,7 +98,7 @@ func readRefresh(ctx context.Context, stmt *sql.Stmt, id string, r storage.Rotat
 	dest := make([]any, 0, 29)
 	dest = append(dest, sessionDest(&st.Session, &reason)...)
 	dest = append(dest, accountDest(&st.Account)...)
-	dest = append(dest, &st.Stopped)
+	dest = append(dest, &st.Held)
 	err := stmt.QueryRowContext(ctx, id, string(storage.BlockPlayer),
 		string(storage.BlockDevice), r.Now.UnixMicro()).Scan(dest...)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -117,20 +115,20 @@ func (s *Store) refreshLocked(ctx context.Context, id string, r storage.Rotation
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		var err error
 		st, err = readRefresh(ctx, tx.StmtContext(ctx, s.readRefreshW), id, r)
-		if err != nil || st.Stopped {
+		if err != nil || st.Held {
 			return err
 		}
-		switch sqlstore.Decide(st.Session, r) {
-		case sqlstore.Revoked:
+		switch storage.Decide(st.Session, r) {
+		case storage.OutcomeRevoked:
 			verdict = storage.ErrSessionRevoked
-		case sqlstore.Expired:
+		case storage.OutcomeExpired:
 			verdict = storage.ErrRefreshExpired
-		case sqlstore.Advance:
+		case storage.OutcomeAdvance:
 			st.Session, err = scanSession(tx.QueryRowContext(ctx, `UPDATE sessions
 				SET prev_refresh_hash = refresh_hash, refresh_hash = ?, generation = generation + 1, rotated_at = ?
 				WHERE id = ?
 				RETURNING `+sessionCols, bytesArg(r.Next), micros(r.Now), id))
-		case sqlstore.Reused:
+		case storage.OutcomeReused:
 			st.Session, err = scanSession(tx.QueryRowContext(ctx, `UPDATE sessions
 				SET revoked_at = ?, revoke_reason = ?
 				WHERE id = ?

@@ -49,7 +49,7 @@ func BenchRefresh(b *testing.B, s storage.Store) {
 	}
 	benchRotations(b, s, func(ctx context.Context, id string, r storage.Rotation) error {
 		st, err := rf.Refresh(ctx, id, r)
-		if err == nil && st.Stopped {
+		if err == nil && st.Held {
 			err = fmt.Errorf("stopped")
 		}
 		return err

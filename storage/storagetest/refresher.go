@@ -139,7 +139,7 @@ func (s suite) refresher(t *testing.T) {
 			switch c.kind {
 			case "live", "retry":
 				require.NoError(t, errs[i], msg)
-				assert.False(t, got[i].Stopped, msg)
+				assert.False(t, got[i].Held, msg)
 				want := c.sess
 				if c.kind == "live" {
 					want = rotated(c.sess, "t0-"+c.id, "t1-"+c.id, now)
@@ -158,7 +158,7 @@ func (s suite) refresher(t *testing.T) {
 				requireSession(t, c.sess, getSession(t, st, c.sess.ID), msg)
 			case "player-blocked", "device-blocked", "withdrawing":
 				require.NoError(t, errs[i], msg)
-				assert.True(t, got[i].Stopped, msg)
+				assert.True(t, got[i].Held, msg)
 				requireSession(t, c.sess, got[i].Session, msg)
 				requireSession(t, c.sess, getSession(t, st, c.sess.ID), msg)
 			case "missing":
@@ -170,13 +170,13 @@ func (s suite) refresher(t *testing.T) {
 		}
 	})
 
-	// Stopped: nothing compared, nothing written.
-	requireStopped := func(t *testing.T, st storage.Store, sess storage.Session, now time.Time) {
+	// Held: nothing compared, nothing written.
+	requireHeld := func(t *testing.T, st storage.Store, sess storage.Session, now time.Time) {
 		t.Helper()
 		for _, presented := range []string{"t0", "t-stale"} {
 			got, err := refresh(t, st, sess.ID, rotation(presented, "t1", now))
-			require.NoError(t, err, "presenting %s: a stopped refresh is no error", presented)
-			assert.True(t, got.Stopped, "presenting %s", presented)
+			require.NoError(t, err, "presenting %s: a held refresh is no error", presented)
+			assert.True(t, got.Held, "presenting %s", presented)
 			requireSession(t, sess, got.Session, "presenting %s: the session as it is", presented)
 		}
 		requireSession(t, sess, getSession(t, st, sess.ID), "nothing rotated, a stale token not revoked")
@@ -186,19 +186,19 @@ func (s suite) refresher(t *testing.T) {
 		t.Helper()
 		got, err := refresh(t, st, sess.ID, rotation("t0", "t1", now))
 		require.NoError(t, err, msg)
-		assert.False(t, got.Stopped, msg)
+		assert.False(t, got.Held, msg)
 		requireSession(t, rotated(sess, "t0", "t1", now), got.Session, msg)
 	}
 
-	s.test(t, "Stopped/PendingWithdrawal", func(t *testing.T, st storage.Store) {
+	s.test(t, "Held/PendingWithdrawal", func(t *testing.T, st storage.Store) {
 		sess := setupRotation(t, st)
 		withdraw(t, st, newWithdrawal(acct.ID, at(time.Minute)))
 		sess = getSession(t, st, sess.ID) // revoked by the withdrawal
-		requireStopped(t, st, sess, at(time.Hour))
-		requireStopped(t, st, sess, at(2*week)) // past the deadline: still pending until purged
+		requireHeld(t, st, sess, at(time.Hour))
+		requireHeld(t, st, sess, at(2*week)) // past the deadline: still pending until purged
 	})
 
-	s.test(t, "Stopped/WithdrawalOfSessionKeptLive", func(t *testing.T, st storage.Store) {
+	s.test(t, "Held/WithdrawalOfSessionKeptLive", func(t *testing.T, st storage.Store) {
 		// A session created after the withdrawal (no store does that on its
 		// own, but the check must not rely on the revocation).
 		setupRotation(t, st)
@@ -206,39 +206,39 @@ func (s suite) refresher(t *testing.T) {
 		late := newSession("sess-late", acct.ID, at(time.Hour))
 		late.RefreshHash = hash("t0")
 		createSession(t, st, late, 0)
-		requireStopped(t, st, late, at(2*time.Hour))
+		requireHeld(t, st, late, at(2*time.Hour))
 	})
 
-	s.test(t, "Stopped/PlayerBlock", func(t *testing.T, st storage.Store) {
+	s.test(t, "Held/PlayerBlock", func(t *testing.T, st storage.Store) {
 		sess := setupRotation(t, st)
 		require.NoError(t, st.CreateBlock(t.Context(), newBlock("blk-1", storage.BlockPlayer, acct.ID, at(0), at(time.Hour))))
-		requireStopped(t, st, sess, at(time.Minute))
+		requireHeld(t, st, sess, at(time.Minute))
 		requireGoes(t, st, sess, at(time.Hour), "the block ended")
 	})
 
-	s.test(t, "Stopped/PermanentPlayerBlock", func(t *testing.T, st storage.Store) {
+	s.test(t, "Held/PermanentPlayerBlock", func(t *testing.T, st storage.Store) {
 		sess := setupRotation(t, st)
 		require.NoError(t, st.CreateBlock(t.Context(), newBlock("blk-1", storage.BlockPlayer, acct.ID, at(0), time.Time{})))
-		requireStopped(t, st, sess, at(1000*week))
+		requireHeld(t, st, sess, at(1000*week))
 	})
 
-	s.test(t, "Stopped/DeviceBlock", func(t *testing.T, st storage.Store) {
+	s.test(t, "Held/DeviceBlock", func(t *testing.T, st storage.Store) {
 		sess := setupRotation(t, st)
 		require.NoError(t, st.CreateBlock(t.Context(), newBlock("blk-1", storage.BlockDevice, sess.DeviceID, at(0), time.Time{})))
-		requireStopped(t, st, sess, at(time.Minute))
+		requireHeld(t, st, sess, at(time.Minute))
 		n, err := st.LiftBlocks(t.Context(), storage.BlockDevice, sess.DeviceID, at(time.Hour))
 		require.NoError(t, err)
 		require.Equal(t, 1, n)
-		requireStopped(t, st, sess, at(time.Hour-time.Microsecond))
+		requireHeld(t, st, sess, at(time.Hour-time.Microsecond))
 		requireGoes(t, st, sess, at(time.Hour), "the block was lifted")
 	})
 
-	s.test(t, "Stopped/BeforeRevokedAndExpired", func(t *testing.T, st storage.Store) {
+	s.test(t, "Held/BeforeRevokedAndExpired", func(t *testing.T, st storage.Store) {
 		sess := setupRotation(t, st)
 		require.NoError(t, st.CreateBlock(t.Context(), newBlock("blk-1", storage.BlockPlayer, acct.ID, at(0), time.Time{})))
-		requireStopped(t, st, sess, sess.ExpiresAt.Add(time.Hour))
+		requireHeld(t, st, sess, sess.ExpiresAt.Add(time.Hour))
 		require.NoError(t, st.RevokeSession(t.Context(), sess.ID, storage.ReasonSignedOut, at(time.Minute)))
-		requireStopped(t, st, getSession(t, st, sess.ID), at(time.Hour))
+		requireHeld(t, st, getSession(t, st, sess.ID), at(time.Hour))
 	})
 
 	s.test(t, "NotStopped", func(t *testing.T, st storage.Store) {
@@ -271,7 +271,7 @@ func (s suite) refresher(t *testing.T) {
 		require.NoError(t, err)
 		got, err := refresh(t, st, sess.ID, rotation("t0", "t1", at(2*time.Hour)))
 		requireOnly(t, err, storage.ErrSessionRevoked, "the withdrawal's revocation stays")
-		assert.False(t, got.Stopped)
+		assert.False(t, got.Held)
 		assert.Equal(t, storage.ReasonWithdrawn, got.Session.RevokeReason)
 	})
 

@@ -66,7 +66,7 @@ func (s suite) rotationCases(t *testing.T, rot rotator) {
 	// withdrawal stops any of these refreshes.
 	answered := func(t *testing.T, st storage.Store, id string, got storage.RefreshState, err error) {
 		t.Helper()
-		assert.False(t, got.Stopped, "nothing stops this refresh")
+		assert.False(t, got.Held, "nothing stops this refresh")
 		if rot.check != nil {
 			rot.check(t, st, id, got, err)
 		}

@@ -5,7 +5,6 @@
 package sqlstore
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"time"
@@ -50,35 +49,6 @@ func Applied(s storage.Session, err error) (storage.Session, bool, error) {
 	return s, err == nil, err
 }
 
-// Outcome is what RotateRefresh must do with a session as it stands.
-type Outcome int
-
-// Outcomes of Decide, in the order storage.Sessions.RotateRefresh checks them.
-const (
-	Revoked Outcome = iota // report storage.ErrSessionRevoked
-	Expired                // report storage.ErrRefreshExpired
-	Advance                // rotate: the presented token is the live one
-	Retry                  // a retry inside the grace window: return unchanged
-	Reused                 // revoke with storage.ReasonReused
-)
-
-// Decide applies RotateRefresh's rules to s as it stands.
-func Decide(s storage.Session, r storage.Rotation) Outcome {
-	switch {
-	case s.Revoked():
-		return Revoked
-	case !r.Now.Before(s.ExpiresAt):
-		return Expired
-	case len(s.RefreshHash) > 0 && bytes.Equal(r.Presented, s.RefreshHash):
-		return Advance
-	case len(s.PrevRefreshHash) > 0 && bytes.Equal(r.Presented, s.PrevRefreshHash) &&
-		r.Now.Before(s.RotatedAt.Add(r.Grace)) && bytes.Equal(r.Next, s.RefreshHash):
-		return Retry
-	default:
-		return Reused
-	}
-}
-
 // Rotate implements storage.Sessions.RotateRefresh on top of ops. The
 // common case, a rotation, costs one statement: Advance. Otherwise the
 // session is read, decided on, and any write it needs is conditioned on the
@@ -115,14 +85,14 @@ func rotate(ctx context.Context, ops RotateOps, id string, r storage.Rotation, a
 		if err != nil {
 			return storage.Session{}, err
 		}
-		switch Decide(s, r) {
-		case Revoked:
+		switch storage.Decide(s, r) {
+		case storage.OutcomeRevoked:
 			return s, storage.ErrSessionRevoked
-		case Expired:
+		case storage.OutcomeExpired:
 			return s, storage.ErrRefreshExpired
-		case Retry:
+		case storage.OutcomeRetry:
 			return s, nil
-		case Reused:
+		case storage.OutcomeReused:
 			rs, ok, err := ops.RevokeReused(ctx, id, s.Generation, r.Now)
 			if err != nil {
 				return storage.Session{}, err
@@ -132,7 +102,7 @@ func rotate(ctx context.Context, ops RotateOps, id string, r storage.Rotation, a
 			}
 			// Rotated or revoked by someone else in between: judge again.
 			advance = false
-		case Advance:
+		case storage.OutcomeAdvance:
 			// The session moved onto the presented token between Advance
 			// and Get (possible only with colliding hashes): try again.
 			advance = true

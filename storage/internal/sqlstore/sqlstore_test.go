@@ -23,28 +23,6 @@ func live() storage.Session {
 	}
 }
 
-func TestDecide(t *testing.T) {
-	revoked := live()
-	revoked.RevokedAt = t0
-	for _, tc := range []struct {
-		name string
-		s    storage.Session
-		r    storage.Rotation
-		want Outcome
-	}{
-		{"current token", live(), storage.Rotation{Presented: []byte("cur"), Now: t0}, Advance},
-		{"revoked beats everything", revoked, storage.Rotation{Presented: []byte("cur"), Now: t0}, Revoked},
-		{"expired at ExpiresAt", live(), storage.Rotation{Presented: []byte("cur"), Now: t0.Add(time.Hour)}, Expired},
-		{"retry in grace", live(), storage.Rotation{Presented: []byte("prev"), Next: []byte("cur"), Now: t0.Add(time.Second), Grace: 2 * time.Second}, Retry},
-		{"retry at grace end", live(), storage.Rotation{Presented: []byte("prev"), Next: []byte("cur"), Now: t0.Add(2 * time.Second), Grace: 2 * time.Second}, Reused},
-		{"retry with other successor", live(), storage.Rotation{Presented: []byte("prev"), Next: []byte("x"), Now: t0, Grace: time.Minute}, Reused},
-		{"unknown token", live(), storage.Rotation{Presented: []byte("old"), Now: t0}, Reused},
-		{"empty token never matches empty hash", storage.Session{ExpiresAt: t0.Add(time.Hour)}, storage.Rotation{Now: t0, Grace: time.Minute}, Reused},
-	} {
-		t.Run(tc.name, func(t *testing.T) { assert.Equal(t, tc.want, Decide(tc.s, tc.r)) })
-	}
-}
-
 // fakeOps is a session whose state other callers change between the
 // statements Rotate runs: before[i] is applied before the i-th statement.
 type fakeOps struct {
@@ -62,7 +40,7 @@ func (f *fakeOps) step(name string) {
 
 func (f *fakeOps) Advance(_ context.Context, _ string, r storage.Rotation) (storage.Session, bool, error) {
 	f.step("advance")
-	if Decide(f.s, r) != Advance {
+	if storage.Decide(f.s, r) != storage.OutcomeAdvance {
 		return storage.Session{}, false, nil
 	}
 	f.s.PrevRefreshHash, f.s.RefreshHash = f.s.RefreshHash, r.Next
