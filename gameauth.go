@@ -14,13 +14,13 @@
 package gameauth
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/netip"
 	"sync"
 	"time"
 
@@ -35,7 +35,12 @@ import (
 	"github.com/gameauth/gameauth/tokens"
 )
 
-// Config configures New. Every field has a useful zero value.
+// Config configures New. Every field has a useful zero value. The settings
+// of each package are nested as that package defines them, with their
+// defaults defined there once; New only fills in what one part must learn
+// from another (the revocation view's retention from the tokens' lifetime,
+// the shared rate limit from the sign-in limit, Logger and Clock where a
+// part names none).
 type Config struct {
 	// Store keeps accounts, sessions, blocks and keys. Nil: the embedded
 	// default, a SQLite file at DBPath, which Close closes.
@@ -43,37 +48,23 @@ type Config struct {
 	// DBPath is the SQLite file used when Store is nil. Default "gameauth.db".
 	DBPath string
 
-	// Issuer and Audience go into every access token and are checked on
-	// verify. Default "gameauth" for both.
-	Issuer, Audience string
-	// AccessTTL is the access-token lifetime. Default 1h.
-	AccessTTL time.Duration
-	// RefreshTTL is the refresh token's absolute lifetime. Default 365 days.
-	RefreshTTL time.Duration
-	// RefreshGrace is how long a just-rotated refresh token still gets the
-	// same successor. Default 10s.
-	RefreshGrace time.Duration
-	// WithdrawalGrace is the default withdrawal grace period. Default 7 days.
-	WithdrawalGrace time.Duration
-	// MaxSessions is the number of live sessions a player may have; 0
-	// means 1 (single-device policy), negative means unlimited.
-	MaxSessions int
-	// SignInLimit is sign-in attempts per minute per account and per client
-	// address; 0 means the default (10), negative turns limiting off.
-	SignInLimit int
-	// TrustedProxies are the proxies whose X-Forwarded-For is believed.
-	TrustedProxies []netip.Prefix
-
-	// Algorithm signs access tokens. Default EdDSA (Ed25519).
-	Algorithm tokens.Algorithm
-	// KEK, when set (32 bytes), seals private keys at rest with AES-GCM.
-	KEK []byte
-	// KeyRotation, when positive, rotates the signing key at that interval.
-	KeyRotation time.Duration
-	// KeyPropagation is how long a rotated key waits before it signs, so
-	// that every process can verify it first. Default 0 for one process;
-	// set it (for example 10s) when several share the store.
-	KeyPropagation time.Duration
+	// Tokens configures the access tokens: issuer and audience, lifetime,
+	// clock skew, signing algorithm, sealed keys, key rotation and
+	// propagation, the verified-token cache.
+	Tokens tokens.Config
+	// Account configures the flows: refresh lifetime and grace window,
+	// withdrawal periods, sessions per player, password hashing, reset
+	// codes, rate limits, the mailer, time zones and countries, the
+	// janitor.
+	Account account.Config
+	// Handler configures the HTTP handler: trusted proxies, error writer.
+	Handler account.HandlerConfig
+	// Middleware configures the middleware: token fallbacks (cookies,
+	// WebSocket subprotocols), error writer.
+	Middleware middleware.Config
+	// Revocation configures the revocation view: how often it reconciles
+	// with the store. Its retention is derived from Tokens unless set.
+	Revocation revocation.Config
 
 	// Redis, when set, joins this process to the others sharing the store:
 	// revocations, blocks and key rotations are broadcast to every node at
@@ -85,28 +76,6 @@ type Config struct {
 	RedisURL string
 	// NodeID names this process in the broadcast; default a random ID.
 	NodeID string
-
-	// MaxWithdrawalPeriod bounds the grace period a withdrawal request may
-	// ask for. Default 30 days.
-	MaxWithdrawalPeriod time.Duration
-	// DefaultTimezone is the time zone of players whose requests name none.
-	// Default "UTC".
-	DefaultTimezone string
-	// CountryResolver gives a new player's country; nil: from the device
-	// language.
-	CountryResolver account.CountryResolver
-
-	// Mailer sends password-reset codes; nil: reset requests are accepted
-	// and nothing is sent.
-	Mailer account.Mailer
-	// PasswordHashing sets argon2id's cost; zero: OWASP's parameters.
-	PasswordHashing account.Argon2Params
-	// SyncInterval is how often the revocation view and the key ring are
-	// reconciled with the store. Default 5s.
-	SyncInterval time.Duration
-	// TokenCacheSize bounds the verified-token cache; 0 means 100,000
-	// entries, negative disables the cache.
-	TokenCacheSize int
 
 	// Logger receives the library's logs; nil means slog.Default().
 	Logger *slog.Logger
@@ -120,7 +89,6 @@ type GameAuth struct {
 	ownsStore bool
 	redis     redis.UniversalClient
 	ownsRedis bool
-	ring      *tokens.Ring
 	service   *account.Service
 	view      *revocation.View
 	auth      *middleware.Authenticator
@@ -158,77 +126,37 @@ func New(ctx context.Context, cfg Config) (*GameAuth, error) {
 		}
 		g.redis, g.ownsRedis = redis.NewClient(opt), true
 	}
-	const skew = 30 * time.Second
-	ring, err := tokens.OpenRing(ctx, tokens.RingConfig{
-		Store:       g.store,
-		Algorithm:   cfg.Algorithm,
-		KEK:         cfg.KEK,
-		Clock:       cfg.Clock,
-		VerifyFor:   cfg.AccessTTL + skew,
-		Propagation: cfg.KeyPropagation,
-	})
+	toks, err := tokens.Open(ctx, g.store, cfg.Tokens)
 	if err != nil {
 		return fail(err)
 	}
-	g.ring = ring
-	var cache tokens.Cache
-	if cfg.TokenCacheSize > 0 {
-		cache = tokens.NewCache(cfg.TokenCacheSize, cfg.AccessTTL)
+	if cfg.Revocation.Retain <= 0 {
+		cfg.Revocation.Retain = toks.Config.Lifetime()
 	}
-	issuer := tokens.NewIssuer(ring, tokens.IssuerConfig{Issuer: cfg.Issuer, Audience: cfg.Audience, TTL: cfg.AccessTTL, Clock: cfg.Clock})
-	verifier := tokens.NewVerifier(ring, tokens.VerifierConfig{Issuer: cfg.Issuer, Audience: cfg.Audience, Skew: skew, Clock: cfg.Clock, Cache: cache})
-	g.view = revocation.New(revocation.Config{
-		Feed:     g.store,
-		Retain:   cfg.AccessTTL + skew,
-		Interval: cfg.SyncInterval,
-		Clock:    cfg.Clock,
-		Logger:   cfg.Logger,
-	})
-	var events account.Events = g.view
-	var limiter account.Limiter
+	g.view = revocation.New(g.store, cfg.Revocation)
+	events := []account.Events{g.view}
 	var broadcast *cluster.Broadcaster
 	if g.redis != nil {
-		broadcast = cluster.New(cluster.Config{Redis: g.redis, Local: g.view, Keys: ring, NodeID: cfg.NodeID, Logger: cfg.Logger})
-		events = broadcast
-		if cfg.SignInLimit >= 0 {
-			perMinute := cfg.SignInLimit
-			if perMinute == 0 {
-				perMinute = defaultSignInLimit
-			}
-			limiter = cluster.NewLimiter(cluster.LimiterConfig{
+		broadcast = cluster.New(cluster.Config{Redis: g.redis, Local: g.view, Keys: toks.Ring, NodeID: cfg.NodeID, Logger: cfg.Logger})
+		events[0] = broadcast
+		if perMinute := cfg.Account.SignInRate(); perMinute > 0 && cfg.Account.Limiter == nil {
+			cfg.Account.Limiter = cluster.NewLimiter(cluster.LimiterConfig{
 				Redis: g.redis, PerMinute: perMinute, Logger: cfg.Logger,
 				Fallback: account.NewLocalLimiter(perMinute),
 			})
 		}
 	}
-	svc, err := account.New(account.Config{
-		Store:           g.store,
-		Ring:            ring,
-		Issuer:          issuer,
-		Verifier:        verifier,
-		Clock:           cfg.Clock,
-		Logger:          cfg.Logger,
-		RefreshTTL:      cfg.RefreshTTL,
-		RefreshGrace:    cfg.RefreshGrace,
-		WithdrawalGrace: cfg.WithdrawalGrace,
-		MaxSessions:     cfg.MaxSessions,
-		SignInLimit:     cfg.SignInLimit,
-		TrustedProxies:  cfg.TrustedProxies,
-		Mailer:          cfg.Mailer,
-		PasswordHashing: cfg.PasswordHashing,
-		Limiter:         limiter,
-		Events:          events,
-
-		MaxWithdrawalPeriod: cfg.MaxWithdrawalPeriod,
-		DefaultTimezone:     cfg.DefaultTimezone,
-		CountryResolver:     cfg.CountryResolver,
-	})
+	if cfg.Account.Events != nil {
+		events = append(events, cfg.Account.Events)
+	}
+	cfg.Account.Events = account.Fanout(events...)
+	svc, err := account.New(g.store, toks, g.view, cfg.Account)
 	if err != nil {
 		return fail(err)
 	}
 	g.service = svc
-	g.handler = svc.Handler()
-	g.auth = middleware.New(middleware.Config{Verifier: verifier, Revocations: g.view})
+	g.auth = middleware.New(toks.Verifier, g.view, cfg.Middleware)
+	g.handler = account.NewHandler(svc, g.auth, cfg.Handler)
 
 	// Load the view before serving, so a restart does not forget revocations.
 	if err := g.view.Sync(ctx); err != nil {
@@ -242,10 +170,12 @@ func New(ctx context.Context, cfg Config) (*GameAuth, error) {
 		g.start(bg, func(ctx context.Context) { _ = broadcast.Run(ctx) })
 	}
 	g.start(bg, func(ctx context.Context) { _ = svc.Run(ctx) })
-	g.start(bg, func(ctx context.Context) { g.every(ctx, cfg.SyncInterval, "key ring reload", ring.Reload) })
-	if cfg.KeyRotation > 0 {
+	g.start(bg, func(ctx context.Context) {
+		g.every(ctx, cmp.Or(cfg.Revocation.Interval, revocation.DefaultInterval), "key ring reload", toks.Ring.Reload)
+	})
+	if cfg.Tokens.KeyRotation > 0 {
 		g.start(bg, func(ctx context.Context) {
-			g.every(ctx, cfg.KeyRotation, "key rotation", func(ctx context.Context) error {
+			g.every(ctx, cfg.Tokens.KeyRotation, "key rotation", func(ctx context.Context) error {
 				_, err := svc.RotateSigningKey(ctx)
 				return err
 			})
@@ -254,28 +184,9 @@ func New(ctx context.Context, cfg Config) (*GameAuth, error) {
 	return g, nil
 }
 
-// defaultSignInLimit is account's default, needed here to size the shared
-// limiter the same way.
-const defaultSignInLimit = 10
-
 func withDefaults(cfg Config) Config {
 	if cfg.DBPath == "" {
 		cfg.DBPath = "gameauth.db"
-	}
-	if cfg.Issuer == "" {
-		cfg.Issuer = "gameauth"
-	}
-	if cfg.Audience == "" {
-		cfg.Audience = "gameauth"
-	}
-	if cfg.AccessTTL <= 0 {
-		cfg.AccessTTL = time.Hour
-	}
-	if cfg.SyncInterval <= 0 {
-		cfg.SyncInterval = 5 * time.Second
-	}
-	if cfg.TokenCacheSize == 0 {
-		cfg.TokenCacheSize = 100_000
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
@@ -285,6 +196,22 @@ func withDefaults(cfg Config) Config {
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
+	}
+	// Logger and Clock reach every part that names none of its own.
+	if cfg.Tokens.Clock == nil {
+		cfg.Tokens.Clock = cfg.Clock
+	}
+	if cfg.Account.Clock == nil {
+		cfg.Account.Clock = cfg.Clock
+	}
+	if cfg.Account.Logger == nil {
+		cfg.Account.Logger = cfg.Logger
+	}
+	if cfg.Revocation.Clock == nil {
+		cfg.Revocation.Clock = cfg.Clock
+	}
+	if cfg.Revocation.Logger == nil {
+		cfg.Revocation.Logger = cfg.Logger
 	}
 	return cfg
 }

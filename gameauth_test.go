@@ -19,6 +19,7 @@ import (
 	"github.com/gameauth/gameauth"
 	"github.com/gameauth/gameauth/account"
 	"github.com/gameauth/gameauth/middleware"
+	"github.com/gameauth/gameauth/revocation"
 	"github.com/gameauth/gameauth/storage/memory"
 	"github.com/gameauth/gameauth/storage/sqlite"
 )
@@ -88,7 +89,7 @@ func signUp(t testing.TB, base, email, nickname, device string) (access, refresh
 
 func TestEndToEnd(t *testing.T) {
 	ctx := context.Background()
-	auth, err := gameauth.New(ctx, gameauth.Config{Store: memory.New(), PasswordHashing: cheap})
+	auth, err := gameauth.New(ctx, gameauth.Config{Store: memory.New(), Account: account.Config{PasswordHashing: cheap}})
 	require.NoError(t, err)
 	t.Cleanup(func() { require.NoError(t, auth.Close()) })
 	base := server(t, auth).URL
@@ -150,7 +151,7 @@ func TestEndToEnd(t *testing.T) {
 }
 
 func TestSignInOnAnotherDeviceReplacesTheSession(t *testing.T) {
-	auth, err := gameauth.New(context.Background(), gameauth.Config{Store: memory.New(), PasswordHashing: cheap})
+	auth, err := gameauth.New(context.Background(), gameauth.Config{Store: memory.New(), Account: account.Config{PasswordHashing: cheap}})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = auth.Close() })
 	base := server(t, auth).URL
@@ -168,7 +169,7 @@ func TestSignInOnAnotherDeviceReplacesTheSession(t *testing.T) {
 func TestRestartKeepsKeysAndRevocations(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "game.db")
-	auth, err := gameauth.New(ctx, gameauth.Config{DBPath: path, PasswordHashing: cheap})
+	auth, err := gameauth.New(ctx, gameauth.Config{DBPath: path, Account: account.Config{PasswordHashing: cheap}})
 	require.NoError(t, err)
 	srv := server(t, auth)
 	access, _, _ := signUp(t, srv.URL, "cy@example.com", "Cy", "pc-1")
@@ -182,7 +183,7 @@ func TestRestartKeepsKeysAndRevocations(t *testing.T) {
 
 	// A new process on the same file verifies the old tokens (same key ring)
 	// and still refuses the signed-out session (view loaded from the store).
-	auth, err = gameauth.New(ctx, gameauth.Config{DBPath: path, PasswordHashing: cheap})
+	auth, err = gameauth.New(ctx, gameauth.Config{DBPath: path, Account: account.Config{PasswordHashing: cheap}})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = auth.Close() })
 	base := server(t, auth).URL
@@ -204,7 +205,7 @@ func TestTwoNodesShareRevocationsOverRedis(t *testing.T) {
 	node := func() (*gameauth.GameAuth, string) {
 		store, err := sqlite.Open(ctx, path)
 		require.NoError(t, err)
-		auth, err := gameauth.New(ctx, gameauth.Config{Store: store, RedisURL: url, PasswordHashing: cheap, SyncInterval: time.Hour})
+		auth, err := gameauth.New(ctx, gameauth.Config{Store: store, RedisURL: url, Account: account.Config{PasswordHashing: cheap}, Revocation: revocation.Config{Interval: time.Hour}})
 		require.NoError(t, err)
 		t.Cleanup(func() { _ = auth.Close(); _ = store.Close() })
 		return auth, server(t, auth).URL
@@ -224,8 +225,10 @@ func TestTwoNodesShareRevocationsOverRedis(t *testing.T) {
 func ExampleNew() {
 	ctx := context.Background()
 	auth, err := gameauth.New(ctx, gameauth.Config{
-		Store:           memory.New(),                              // default: SQLite in ./gameauth.db
-		PasswordHashing: account.Argon2Params{Memory: 64, Time: 1}, // default: OWASP's argon2id; cheap for the example
+		Store: memory.New(), // default: SQLite in ./gameauth.db
+		Account: account.Config{
+			PasswordHashing: account.Argon2Params{Memory: 64, Time: 1}, // default: OWASP's argon2id; cheap for the example
+		},
 	})
 	if err != nil {
 		panic(err)
@@ -260,7 +263,7 @@ func ExampleNew() {
 // middleware on a game route, or the handler's token status.
 func TestBlockedAnswerIsTheSameFromMiddlewareAndHandler(t *testing.T) {
 	ctx := context.Background()
-	auth, err := gameauth.New(ctx, gameauth.Config{Store: memory.New(), PasswordHashing: cheap})
+	auth, err := gameauth.New(ctx, gameauth.Config{Store: memory.New(), Account: account.Config{PasswordHashing: cheap}})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = auth.Close() })
 	base := server(t, auth).URL

@@ -58,14 +58,27 @@ type Events interface {
 	KeyRotated(ctx context.Context, kid string)
 }
 
-// DeviceInfo is the device a sign-in request comes from (API.md "Device
-// info").
-type DeviceInfo struct {
-	Platform       string
-	DeviceID       string
-	DeviceModel    string
-	DeviceOS       string
-	DeviceLanguage string
+// Fanout is Events that passes every event to each of events in turn.
+func Fanout(events ...Events) Events { return fanout(events) }
+
+type fanout []Events
+
+func (f fanout) SessionsRevoked(ctx context.Context, revs []storage.Revocation) {
+	for _, e := range f {
+		e.SessionsRevoked(ctx, revs)
+	}
+}
+
+func (f fanout) BlockChanged(ctx context.Context, b storage.Block) {
+	for _, e := range f {
+		e.BlockChanged(ctx, b)
+	}
+}
+
+func (f fanout) KeyRotated(ctx context.Context, kid string) {
+	for _, e := range f {
+		e.KeyRotated(ctx, kid)
+	}
 }
 
 // CountryResolver returns the ISO 3166-1 alpha-2 country of a new player
@@ -104,19 +117,9 @@ func (p Argon2Params) withDefaults() Argon2Params {
 	return p
 }
 
-// Config configures New. Zero values take the documented defaults.
+// Config holds the service's settings. Zero values take the documented
+// defaults (the Default... constants), each defined here once.
 type Config struct {
-	// Store keeps accounts, sessions, blocks, withdrawals, reset codes and
-	// keys. Required.
-	Store storage.Store
-	// Ring is the signing key ring (also the server secret for MACs).
-	// Required.
-	Ring *tokens.Ring
-	// Issuer issues access tokens. Required.
-	Issuer *tokens.Issuer
-	// Verifier verifies the access tokens of the authenticated endpoints.
-	// Required.
-	Verifier *tokens.Verifier
 	// Clock tells the time; nil means time.Now.
 	Clock func() time.Time
 	// Logger receives the service's log lines; nil means slog.Default().
@@ -164,11 +167,8 @@ type Config struct {
 	Limiter Limiter
 	// SignInLimit is the attempts per minute per account and per address of
 	// the default limiter. Default 10; negative disables rate limiting.
+	// A Limiter shared by several processes is sized with SignInRate.
 	SignInLimit int
-	// TrustedProxies are the proxies whose X-Forwarded-For and X-Real-IP
-	// headers are believed. Without them the client address is the
-	// connection's.
-	TrustedProxies []netip.Prefix
 
 	// DefaultTimezone is the IANA time zone of players whose requests name
 	// none (a request may send "timezone"). Default "UTC".
@@ -184,28 +184,46 @@ type Config struct {
 	JanitorInterval time.Duration
 }
 
-// Service holds every rule of API.md on top of the store and the key ring.
-// It is safe for concurrent use.
-type Service struct {
-	store    storage.Store
-	ring     *tokens.Ring
-	issuer   *tokens.Issuer
-	verifier *tokens.Verifier
-	clock    func() time.Time
-	log      *slog.Logger
-	cfg      Config
-	keep     int
-	hasher   *hasher
-	dummy    string // a hash to verify against when the email is unknown
-	limiter  Limiter
-	locs     sync.Map // time zone name → *time.Location
+// SignInRate is the sign-in attempts per minute that SignInLimit asks
+// for, with its default applied; 0 when limiting is off.
+func (c Config) SignInRate() int {
+	switch {
+	case c.SignInLimit < 0:
+		return 0
+	case c.SignInLimit == 0:
+		return DefaultSignInLimit
+	}
+	return c.SignInLimit
 }
 
-// New checks cfg, fills in its defaults and returns the service. It hashes
-// one throwaway password, to have a hash to verify unknown emails against.
-func New(cfg Config) (*Service, error) {
-	if cfg.Store == nil || cfg.Ring == nil || cfg.Issuer == nil || cfg.Verifier == nil {
-		return nil, errors.New("account: Config needs Store, Ring, Issuer and Verifier")
+// Service holds every rule of the contract (docs/API.md) as a Go API that
+// knows no transport: the HTTP handler (NewHandler) is one adapter over it,
+// a game's WebSocket or TCP protocol can be another. It is safe for
+// concurrent use.
+type Service struct {
+	store  storage.Store
+	ring   *tokens.Ring
+	issuer *tokens.Issuer
+	view   Revocations
+	clock  func() time.Time
+	log    *slog.Logger
+	cfg    Config
+	keep   int
+	hasher *hasher
+	// dummy is a hash to verify against when the email is unknown.
+	dummy   string
+	limiter Limiter
+	locs    sync.Map // time zone name → *time.Location
+}
+
+// New checks cfg, fills in its defaults and returns the service over store,
+// the tokens of toks, and view, the node's revocation view (which the
+// middleware consults too, and which the service keeps current through
+// Config.Events). It hashes one throwaway password, to have a hash to verify
+// unknown emails against.
+func New(store storage.Store, toks *tokens.Suite, view Revocations, cfg Config) (*Service, error) {
+	if store == nil || toks == nil || view == nil {
+		return nil, errors.New("account: New needs a store, the tokens and the revocation view")
 	}
 	if cfg.Clock == nil {
 		cfg.Clock = time.Now
@@ -241,9 +259,6 @@ func New(cfg Config) (*Service, error) {
 	if cfg.ResetCodeAttempts <= 0 {
 		cfg.ResetCodeAttempts = DefaultResetCodeAttempts
 	}
-	if cfg.SignInLimit == 0 {
-		cfg.SignInLimit = DefaultSignInLimit
-	}
 	if cfg.DefaultTimezone == "" {
 		cfg.DefaultTimezone = DefaultTimezone
 	}
@@ -258,14 +273,14 @@ func New(cfg Config) (*Service, error) {
 		return nil, err
 	}
 	s := &Service{
-		store:    cfg.Store,
-		ring:     cfg.Ring,
-		issuer:   cfg.Issuer,
-		verifier: cfg.Verifier,
-		clock:    cfg.Clock,
-		log:      cfg.Logger,
-		cfg:      cfg,
-		hasher:   newHasher(cfg.PasswordHashing, cfg.HashConcurrency),
+		store:  store,
+		ring:   toks.Ring,
+		issuer: toks.Issuer,
+		view:   view,
+		clock:  cfg.Clock,
+		log:    cfg.Logger,
+		cfg:    cfg,
+		hasher: newHasher(cfg.PasswordHashing, cfg.HashConcurrency),
 	}
 	switch {
 	case cfg.MaxSessions == 0:
@@ -278,8 +293,8 @@ func New(cfg Config) (*Service, error) {
 	switch {
 	case cfg.Limiter != nil:
 		s.limiter = cfg.Limiter
-	case cfg.SignInLimit > 0:
-		s.limiter = NewLocalLimiter(cfg.SignInLimit)
+	case cfg.SignInRate() > 0:
+		s.limiter = NewLocalLimiter(cfg.SignInRate())
 	}
 	dummy, err := s.hasher.hash(context.Background(), randomString(32))
 	if err != nil {

@@ -1,4 +1,4 @@
-package account
+package account_test
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	. "github.com/gameauth/gameauth/account"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -20,7 +22,7 @@ import (
 // body gets fields it does not know, at the top level and nested, next to
 // the ones it does.
 func TestUnknownFieldsIgnored(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.MaxSessions = -1 })
+	e := newEnv(t, func(c *envConfig) { c.MaxSessions = -1 })
 	extra := func(m map[string]any) map[string]any {
 		return with(m, "client_version", "1.2.3", "unknown_flag", true, "nested", map[string]any{"a": []any{1, "b", nil}}, "Extra", nil)
 	}
@@ -219,7 +221,7 @@ func TestJoinPeriodAndOffset(t *testing.T) {
 		{48 * time.Hour, 2},
 		{400 * 24 * time.Hour, 400},
 	} {
-		assert.Equal(t, c.want, e.svc.player(a, "", created.Add(c.after)).JoinPeriod, "after %v", c.after)
+		assert.Equal(t, c.want, e.svc.PlayerAt(a, "", created.Add(c.after)).JoinPeriod, "after %v", c.after)
 	}
 
 	winter := time.Date(2026, 1, 15, 12, 0, 0, 0, time.UTC)
@@ -239,7 +241,7 @@ func TestJoinPeriodAndOffset(t *testing.T) {
 		{"Pacific/Chatham", winter, 825},
 		{"Not/AZone", winter, 0}, // unknown: the stored zone, UTC
 	} {
-		p := e.svc.player(a, c.tz, c.at)
+		p := e.svc.PlayerAt(a, c.tz, c.at)
 		assert.Equal(t, c.want, p.Offset, c.tz)
 		if c.tz != "Not/AZone" {
 			assert.Equal(t, c.tz, p.Timezone)
@@ -287,7 +289,7 @@ func TestEndedSessionLearnsNoAccountSecrets(t *testing.T) {
 			if c.code == CodeSessionReplaced {
 				keep = 0 // single-device: the second sign-in replaces the first
 			}
-			e := newEnv(t, func(cfg *Config) { cfg.MaxSessions = keep })
+			e := newEnv(t, func(cfg *envConfig) { cfg.MaxSessions = keep })
 			old := e.signUp("dev-old")
 			cur := e.signIn(old, "dev-new")
 			c.end(e, old, cur)
@@ -382,7 +384,7 @@ func TestRefreshGraceWindowBounds(t *testing.T) {
 		grace time.Duration
 	}{{"default", 0}, {"configured", 3 * time.Second}} {
 		t.Run(c.name, func(t *testing.T) {
-			e := newEnv(t, func(cfg *Config) { cfg.RefreshGrace = c.grace })
+			e := newEnv(t, func(cfg *envConfig) { cfg.RefreshGrace = c.grace })
 			window := c.grace
 			if window == 0 {
 				window = DefaultRefreshGrace

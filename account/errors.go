@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/gameauth/gameauth/storage"
 )
 
 // Error is an answer of the service that is not a success: API.md's
@@ -91,7 +93,7 @@ const (
 // more precise message and the extra fields set; never modify these.
 var (
 	ErrInvalidRequest       = &Error{Code: CodeInvalidRequest, Status: http.StatusBadRequest, Message: "invalid request"}
-	ErrTokenMissing         = &Error{Code: CodeTokenMissing, Status: http.StatusUnauthorized, Message: "no token"}
+	ErrTokenMissing         = &Error{Code: CodeTokenMissing, Status: http.StatusUnauthorized, Message: "no access token"}
 	ErrInvalidCredentials   = &Error{Code: CodeInvalidCredentials, Status: http.StatusUnauthorized, Message: "wrong email or password"}
 	ErrTokenInvalid         = &Error{Code: CodeTokenInvalid, Status: http.StatusUnauthorized, Message: "token is invalid"}
 	ErrTokenExpired         = &Error{Code: CodeTokenExpired, Status: http.StatusUnauthorized, Message: "token has expired"}
@@ -112,6 +114,34 @@ var (
 	ErrRateLimited          = &Error{Code: CodeRateLimited, Status: http.StatusTooManyRequests, Message: "too many attempts; try again later"}
 	ErrUnavailable          = &Error{Code: CodeUnavailable, Status: http.StatusServiceUnavailable, Message: "service temporarily unavailable"}
 )
+
+// blockError is the answer to a player or device under block b:
+// ACCOUNT_BLOCKED with the block's key and ErrorData {uuid, nickname,
+// blockReason, blockDate}, or DEVICE_BLOCKED with {deviceUniqueId}. The
+// handler and the middleware both answer with it, so clients meet one
+// wording.
+func blockError(b storage.Block, nickname string) *Error {
+	end := "permanent"
+	if !b.Until.IsZero() {
+		end = b.Until.UTC().Format(time.RFC3339)
+	}
+	if b.Kind == storage.BlockDevice {
+		e := ErrDeviceBlocked.with(blockMessage("device", end))
+		e.ErrorData = map[string]string{"deviceUniqueId": b.Subject}
+		return e
+	}
+	e := ErrAccountBlocked.with(blockMessage("account", end))
+	e.BlockKey = b.Key
+	e.ErrorData = map[string]string{"uuid": b.Subject, "nickname": nickname, "blockReason": b.Reason, "blockDate": end}
+	return e
+}
+
+func blockMessage(what, end string) string {
+	if end == "permanent" {
+		return what + " is blocked permanently"
+	}
+	return what + " is blocked until " + end
+}
 
 // invalidField is INVALID_REQUEST naming field. msg must not quote the value.
 func invalidField(field, msg string) *Error {

@@ -7,10 +7,13 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"time"
 
 	"github.com/gameauth/gameauth/account"
+	"github.com/gameauth/gameauth/middleware"
+	"github.com/gameauth/gameauth/revocation"
 	"github.com/gameauth/gameauth/storage/memory"
 	"github.com/gameauth/gameauth/tokens"
 )
@@ -24,31 +27,92 @@ func (m queueMailer) SendResetCode(_ context.Context, email, _ string) error {
 	return nil
 }
 
-func newService() *account.Service {
+// deployment is what gameauth.New wires for one process: a store, the
+// tokens, the revocation view, the service, and the middleware.
+type deployment struct {
+	svc  *account.Service
+	auth *middleware.Authenticator
+}
+
+func newDeployment() deployment {
 	ctx := context.Background()
 	store := memory.New()
-	ring, err := tokens.OpenRing(ctx, tokens.RingConfig{Store: store})
+	toks, err := tokens.Open(ctx, store, tokens.Config{Issuer: "my-game", Audience: "my-game"})
 	if err != nil {
 		panic(err)
 	}
-	svc, err := account.New(account.Config{
-		Store:    store,
-		Ring:     ring,
-		Issuer:   tokens.NewIssuer(ring, tokens.IssuerConfig{Issuer: "my-game", Audience: "my-game"}),
-		Verifier: tokens.NewVerifier(ring, tokens.VerifierConfig{Issuer: "my-game", Audience: "my-game"}),
-		Mailer:   queueMailer{make(chan string, 10)},
+	view := revocation.New(store, revocation.Config{Retain: toks.Config.Lifetime()})
+	svc, err := account.New(store, toks, view, account.Config{
+		Mailer: queueMailer{make(chan string, 10)},
+		Events: view, // revocations and blocks reach the middleware at once
 	})
 	if err != nil {
 		panic(err)
 	}
-	return svc
+	return deployment{svc: svc, auth: middleware.New(toks.Verifier, view, middleware.Config{})}
+}
+
+// A game that does not speak HTTP signs its players in through the Go API:
+// here a guest sign-in, then a refresh, as a WebSocket or TCP server would
+// do them on a player's messages.
+func ExampleService_SignInGuest() {
+	d := newDeployment()
+	ctx := context.Background()
+	client := account.Client{
+		Addr:   netip.MustParseAddr("203.0.113.7"),
+		Device: account.DeviceInfo{Platform: "pc", DeviceID: "steam-deck-1"},
+	}
+	g, err := d.svc.SignInGuest(ctx, client, "") // no key yet: a new guest
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(g.Created, g.Player.LinkedType, g.ExpiresIn, g.GuestKey != "")
+
+	// The client keeps the guest key and the refresh token; later it
+	// presents the refresh token for a new pair.
+	r, err := d.svc.Refresh(ctx, client, g.RefreshToken)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(r.SessionID == g.SessionID, r.RefreshToken != g.RefreshToken)
+
+	// The old refresh token is spent: past the grace window it would revoke
+	// the session as stolen.
+	_, err = d.svc.Refresh(ctx, client, "not-a-token")
+	fmt.Println(errors.Is(err, account.ErrTokenInvalid))
+	// Output:
+	// true guest 1h0m0s true
+	// true true
+	// true
+}
+
+// An authenticated flow takes the principal the middleware verified.
+func ExampleService_SetNickname() {
+	d := newDeployment()
+	ctx := context.Background()
+	g, err := d.svc.SignUpEmail(ctx, account.Client{Device: account.DeviceInfo{Platform: "ios", DeviceID: "phone-1"}},
+		"ada@example.com", "correct horse", "")
+	if err != nil {
+		panic(err)
+	}
+	p, err := d.auth.VerifyToken(g.AccessToken) // a WebSocket server keeps p for the connection
+	if err != nil {
+		panic(err)
+	}
+	nick, err := d.svc.SetNickname(ctx, p, "Ada")
+	fmt.Println(nick, err)
+	_, err = d.svc.SetNickname(ctx, p, " ")
+	fmt.Println(err)
+	// Output:
+	// Ada <nil>
+	// INVALID_REQUEST: nickname: must not begin or end with a blank
 }
 
 // A host mounts the handler under a prefix of its own.
-func ExampleService_Handler() {
-	svc := newService()
+func ExampleNewHandler() {
+	d := newDeployment()
 	mux := http.NewServeMux()
-	mux.Handle("/auth/", http.StripPrefix("/auth", svc.Handler()))
+	mux.Handle("/auth/", http.StripPrefix("/auth", account.NewHandler(d.svc, d.auth, account.HandlerConfig{})))
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
 
@@ -76,28 +140,25 @@ func ExampleService_Handler() {
 
 // Blocks are administered from Go; the player meets them at sign-in.
 func ExampleService_BlockPlayer() {
-	svc := newService()
-	h := svc.Handler()
-	do := func(body string) (int, map[string]any) {
-		rec := httptest.NewRecorder()
-		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPut, "/guest/signin", strings.NewReader(body)))
-		var out map[string]any
-		_ = json.Unmarshal(rec.Body.Bytes(), &out)
-		return rec.Code, out
+	d := newDeployment()
+	ctx := context.Background()
+	client := account.Client{Device: account.DeviceInfo{Platform: "aos", DeviceID: "d1"}}
+	g, err := d.svc.SignInGuest(ctx, client, "")
+	if err != nil {
+		panic(err)
 	}
-	_, created := do(`{"platform":"aos","device_id":"d1"}`)
-	id := created["Player"].(map[string]any)["UserUniqueID"].(string)
-	key := created["GuestKey"].(string)
-
-	_, err := svc.BlockPlayer(context.Background(), id, account.BlockSpec{
+	_, err = d.svc.BlockPlayer(ctx, g.Player.UserUniqueID, account.BlockSpec{
 		Reason: "cheating",
 		Until:  time.Now().Add(7 * 24 * time.Hour),
 	})
 	if err != nil {
 		panic(err)
 	}
-	status, out := do(`{"platform":"aos","device_id":"d1","guest_key":"` + key + `"}`)
-	fmt.Println(status, out["ErrorCode"], out["ErrorData"].(map[string]any)["blockReason"])
+	_, err = d.svc.SignInGuest(ctx, client, g.GuestKey)
+	var e *account.Error
+	if errors.As(err, &e) {
+		fmt.Println(e.Status, e.Code, e.ErrorData["blockReason"])
+	}
 	// Output: 403 ACCOUNT_BLOCKED cheating
 }
 

@@ -1,4 +1,4 @@
-package account
+package account_test
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	. "github.com/gameauth/gameauth/account"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -155,7 +157,7 @@ func pick(m, ref map[string]string, absent string) map[string]string {
 // flow is one request against a prepared store.
 type flow struct {
 	name   string
-	opts   []func(*Config)
+	opts   []func(*envConfig)
 	setup  func(e *env) func() resp // returns the request to make
 	status int
 	code   string // for an expected error
@@ -209,8 +211,7 @@ func flows() []flow {
 		{name: "signin with rehash", status: 200, setup: func(e *env) func() resp {
 			p := e.signUp("dev-a")
 			old := Argon2Params{Memory: 32, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
-			h := newHasher(old, 1)
-			phc, err := h.hash(ctx, p.password)
+			phc, err := HashWith(ctx, old, p.password)
 			require.NoError(e.t, err)
 			require.NoError(e.t, e.mem.UpdateAccount(ctx, p.id, storage.AccountUpdate{PasswordHash: &phc, At: e.clock.Now()}))
 			return func() resp {
@@ -290,7 +291,7 @@ func flows() []flow {
 			p := e.signUp("dev-a")
 			return func() resp { return e.put("/signout", nil, bearerOpt(p.access)) }
 		}},
-		{name: "signout all", status: 200, opts: []func(*Config){func(c *Config) { c.MaxSessions = -1 }}, setup: func(e *env) func() resp {
+		{name: "signout all", status: 200, opts: []func(*envConfig){func(c *envConfig) { c.MaxSessions = -1 }}, setup: func(e *env) func() resp {
 			p := e.signUp("dev-a")
 			e.signIn(p, "dev-b")
 			return func() resp { return e.put("/signout", map[string]any{"all": true}, bearerOpt(p.access)) }
@@ -301,14 +302,14 @@ func flows() []flow {
 				return e.put("/email/link", map[string]any{"linked_id": "linked@example.com", "linked_password": "12345678"}, bearerOpt(g.access))
 			}
 		}},
-		{name: "link over a purged-due holder", status: 200, opts: []func(*Config){func(c *Config) { c.MaxSessions = -1 }}, setup: func(e *env) func() resp {
+		{name: "link over a purged-due holder", status: 200, opts: []func(*envConfig){func(c *envConfig) { c.MaxSessions = -1 }}, setup: func(e *env) func() resp {
 			dueHolder(e)
 			g := e.guest("dev-g")
 			return func() resp {
 				return e.put("/email/link", map[string]any{"linked_id": "stale@example.com", "linked_password": "12345678"}, bearerOpt(g.access))
 			}
 		}},
-		{name: "password change", status: 200, opts: []func(*Config){func(c *Config) { c.MaxSessions = -1 }}, setup: func(e *env) func() resp {
+		{name: "password change", status: 200, opts: []func(*envConfig){func(c *envConfig) { c.MaxSessions = -1 }}, setup: func(e *env) func() resp {
 			p := e.signUp("dev-a")
 			e.signIn(p, "dev-b")
 			return func() resp {
@@ -319,7 +320,7 @@ func flows() []flow {
 			p := e.signUp("dev-a")
 			return func() resp { return e.put("/password/reset", map[string]any{"linked_id": p.email}) }
 		}},
-		{name: "reset confirm", status: 200, opts: []func(*Config){func(c *Config) { c.MaxSessions = -1 }}, setup: func(e *env) func() resp {
+		{name: "reset confirm", status: 200, opts: []func(*envConfig){func(c *envConfig) { c.MaxSessions = -1 }}, setup: func(e *env) func() resp {
 			p := e.signUp("dev-a")
 			e.signIn(p, "dev-b")
 			require.Equal(e.t, 202, e.put("/password/reset", map[string]any{"linked_id": p.email}).Status)
@@ -346,7 +347,7 @@ func flows() []flow {
 			dueHolder(e)
 			return func() resp { return e.put("/nickname/exists", map[string]any{"nickname": "stale"}) }
 		}},
-		{name: "withdraw", status: 200, opts: []func(*Config){func(c *Config) { c.MaxSessions = -1 }}, setup: func(e *env) func() resp {
+		{name: "withdraw", status: 200, opts: []func(*envConfig){func(c *envConfig) { c.MaxSessions = -1 }}, setup: func(e *env) func() resp {
 			p := e.signUp("dev-a")
 			e.signIn(p, "dev-b")
 			return func() resp { return e.put("/withdrawal", map[string]any{"memo": "bye"}, bearerOpt(p.access)) }

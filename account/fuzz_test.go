@@ -1,4 +1,4 @@
-package account
+package account_test
 
 import (
 	"bytes"
@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	. "github.com/gameauth/gameauth/account"
 )
 
 var knownCodes = []string{CodeInvalidRequest, CodeTokenMissing, CodeInvalidCredentials, CodeTokenInvalid, CodeTokenExpired,

@@ -2,10 +2,12 @@ package account
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 )
@@ -14,40 +16,216 @@ import (
 // KiB); larger bodies are answered 413.
 const MaxBodyBytes = 64 << 10
 
-// Handler returns the HTTP handler of every API.md endpoint, with paths
-// relative to where the host mounts it (http.StripPrefix), and its seed
-// aliases. Unknown paths answer 404 and other methods 405 with Allow, both
-// in the BaseResponse shape with ErrorCode INVALID_REQUEST, so that clients
-// only ever see API.md's codes.
-func (s *Service) Handler() http.Handler {
-	h := &handler{s: s, routes: map[string]*endpoint{}}
-	put, post, get := http.MethodPut, http.MethodPost, http.MethodGet
-	action := func(f handlerFunc) map[string]handlerFunc { return map[string]handlerFunc{put: f, post: f} }
+// HandlerConfig configures the HTTP handler. The zero value is ready to use.
+type HandlerConfig struct {
+	// TrustedProxies are the proxies whose X-Forwarded-For and X-Real-IP
+	// headers are believed for the client address (rate limits, the
+	// country resolver). Without them the address is the connection's.
+	TrustedProxies []netip.Prefix
+	// ErrorWriter renders every error the handler answers; nil means
+	// WriteError. The middleware takes the same kind of writer, so that a
+	// host gives both one rendering.
+	ErrorWriter func(w http.ResponseWriter, r *http.Request, err error)
+}
 
-	h.add(action(h.signUp), "/email/signup", "/api/v20240101/email/signup")
-	h.add(action(h.signIn), "/email/signin", "/api/v20240101/email/signin")
-	h.add(action(h.guest), "/guest/signin")
-	h.add(action(h.refresh), "/token/refresh", "/token/signin")
-	h.add(map[string]handlerFunc{get: h.status, put: h.status, post: h.status},
+// Authenticator verifies the access tokens of the handler's Bearer
+// endpoints. *middleware.Authenticator is one, so that they go through the
+// same bearer parsing, token sources and verification as game routes.
+type Authenticator interface {
+	// Verify verifies the request's access token (Authorization: Bearer,
+	// else the configured fallbacks): TOKEN_MISSING, TOKEN_INVALID or
+	// TOKEN_EXPIRED when it cannot.
+	Verify(r *http.Request) (Principal, error)
+	// VerifyToken verifies a token that came some other way (the seed's
+	// access_token in a token-status body).
+	VerifyToken(token string) (Principal, error)
+}
+
+// NewHandler returns the HTTP handler of every endpoint of docs/API.md,
+// with paths relative to where the host mounts it (http.StripPrefix), and
+// the seed's aliases: a thin adapter that decodes each request, calls the
+// service, and writes its answer. Bearer endpoints verify their token with
+// auth; the service's flows then check the player's state.
+//
+// Unknown paths answer 404 and other methods 405 with Allow, both in the
+// BaseResponse shape with ErrorCode INVALID_REQUEST, so that clients only
+// ever see the contract's codes.
+func NewHandler(s *Service, auth Authenticator, cfg HandlerConfig) http.Handler {
+	if cfg.ErrorWriter == nil {
+		cfg.ErrorWriter = func(w http.ResponseWriter, _ *http.Request, err error) { WriteError(w, err) }
+	}
+	h := &handler{s: s, auth: auth, cfg: cfg, routes: map[string]*endpoint{}}
+	get, put, post := http.MethodGet, http.MethodPut, http.MethodPost
+	action := func(f handlerFunc) map[string]handlerFunc { return map[string]handlerFunc{put: f, post: f} }
+	ok := func(body any, err error) (reply, error) { return reply{http.StatusOK, body}, err }
+	status := func(st string) statusOnly { return statusOnly{st} }
+
+	h.add(action(public(h, func(ctx context.Context, c Client, req *emailRequest) (reply, error) {
+		return granted(s.SignUpEmail(ctx, c, req.LinkedID, req.LinkedPassword, req.Nickname))
+	})), "/email/signup", "/api/v20240101/email/signup")
+	h.add(action(public(h, func(ctx context.Context, c Client, req *emailRequest) (reply, error) {
+		return granted(s.SignInEmail(ctx, c, req.LinkedID, req.LinkedPassword))
+	})), "/email/signin", "/api/v20240101/email/signin")
+	h.add(action(public(h, func(ctx context.Context, c Client, req *guestRequest) (reply, error) {
+		return granted(s.SignInGuest(ctx, c, req.GuestKey))
+	})), "/guest/signin")
+	h.add(action(public(h, func(ctx context.Context, c Client, req *refreshRequest) (reply, error) {
+		return granted(s.Refresh(ctx, c, req.RefreshToken))
+	})), "/token/refresh", "/token/signin")
+	tokenStatus := bearer(h, func(ctx context.Context, p Principal, req *statusRequest) (reply, error) {
+		st, err := s.TokenStatus(ctx, p, req.Timezone)
+		if err != nil {
+			return reply{}, err
+		}
+		return ok(statusResponse{Status: "CONNECTED", ExpiresAt: rfc3339(st.ExpiresAt), Player: playerBody(st.Player)}, nil)
+	})
+	h.add(map[string]handlerFunc{get: tokenStatus, put: tokenStatus, post: tokenStatus},
 		"/token/status", "/api/v20240401/token/status", "/api/v20240401/alive")
-	h.add(action(h.signOut), "/signout", "/api/v20240401/token/signout")
-	h.add(action(h.link), "/email/link")
-	h.add(action(h.password), "/password")
-	h.add(action(h.reset), "/password/reset")
-	h.add(action(h.resetConfirm), "/password/reset/confirm")
-	h.add(map[string]handlerFunc{get: h.nicknameGet, put: h.nicknameSet, post: h.nicknameSet}, "/nickname")
-	h.add(map[string]handlerFunc{get: h.nicknameGet}, "/api/v20240401/nickname/get")
-	h.add(action(h.nicknameSet), "/api/v20240401/nickname/put")
-	h.add(action(h.nicknameExists), "/nickname/exists", "/api/v20240101/nickname/exists")
-	h.add(action(h.withdraw), "/withdrawal", "/api/v20240401/token/withdrawal")
-	h.add(action(h.search), "/withdrawal/search", "/api/v20240101/withdrawal/search")
-	h.add(action(h.restore), "/withdrawal/restore", "/api/v20240401/withdrawal/restore")
-	h.add(action(h.blockReason), "/block/reason", "/block/v20221201/reason")
+	h.add(action(bearer(h, func(ctx context.Context, p Principal, req *signOutRequest) (reply, error) {
+		if req.All {
+			return ok(status("SIGNED_OUT"), s.SignOutAll(ctx, p))
+		}
+		return ok(status("SIGNED_OUT"), s.SignOut(ctx, p))
+	})), "/signout", "/api/v20240401/token/signout")
+	h.add(action(bearer(h, func(ctx context.Context, p Principal, req *linkRequest) (reply, error) {
+		return granted(s.LinkEmail(ctx, p, req.Timezone, req.LinkedID, req.LinkedPassword))
+	})), "/email/link")
+	h.add(action(bearer(h, func(ctx context.Context, p Principal, req *passwordRequest) (reply, error) {
+		return ok(status("PASSWORD_CHANGED"), s.ChangePassword(ctx, p, req.LinkedPassword, req.NewPassword))
+	})), "/password")
+	h.add(action(public(h, func(ctx context.Context, c Client, req *resetRequest) (reply, error) {
+		return reply{http.StatusAccepted, status("RESET_SENT")}, s.RequestPasswordReset(ctx, c, req.LinkedID)
+	})), "/password/reset")
+	h.add(action(public(h, func(ctx context.Context, c Client, req *resetRequest) (reply, error) {
+		return ok(status("PASSWORD_CHANGED"), s.ConfirmPasswordReset(ctx, c, req.LinkedID, req.Code, req.NewPassword))
+	})), "/password/reset/confirm")
+	nicknameGet := bearer(h, func(ctx context.Context, p Principal, _ *noBody) (reply, error) {
+		nick, err := s.Nickname(ctx, p)
+		return ok(nicknameResponse{nick}, err)
+	})
+	nicknameSet := bearer(h, func(ctx context.Context, p Principal, req *nicknameRequest) (reply, error) {
+		nick, err := s.SetNickname(ctx, p, req.Nickname)
+		return ok(nicknameResponse{nick}, err)
+	})
+	h.add(map[string]handlerFunc{get: nicknameGet, put: nicknameSet, post: nicknameSet}, "/nickname")
+	h.add(map[string]handlerFunc{get: nicknameGet}, "/api/v20240401/nickname/get")
+	h.add(action(nicknameSet), "/api/v20240401/nickname/put")
+	h.add(action(public(h, func(ctx context.Context, _ Client, req *nicknameRequest) (reply, error) {
+		exists, err := s.NicknameExists(ctx, req.Nickname)
+		if exists {
+			return ok(status("EXISTS"), err)
+		}
+		return ok(status("NOT_EXISTS"), err)
+	})), "/nickname/exists", "/api/v20240101/nickname/exists")
+	h.add(action(bearer(h, func(ctx context.Context, p Principal, req *withdrawRequest) (reply, error) {
+		wd, err := s.Withdraw(ctx, p, req.Period, req.Memo)
+		if err != nil {
+			return reply{}, err
+		}
+		return ok(withdrawResponse{Status: "WITHDRAWAL_PENDING", WithdrawalKey: wd.Key, WithdrawalDate: rfc3339(wd.Deadline)}, nil)
+	})), "/withdrawal", "/api/v20240401/token/withdrawal")
+	h.add(action(public(h, func(ctx context.Context, _ Client, req *keyRequest) (reply, error) {
+		wd, err := s.SearchWithdrawal(ctx, req.WithdrawalKey)
+		if err != nil {
+			return reply{}, err
+		}
+		return ok(searchResponse{Status: "WITHDRAWAL_PENDING", Memo: wd.Memo, WithdrawalDate: rfc3339(wd.Deadline)}, nil)
+	})), "/withdrawal/search", "/api/v20240101/withdrawal/search")
+	h.add(action(public(h, func(ctx context.Context, c Client, req *keyRequest) (reply, error) {
+		return ok(status("RESTORED"), s.RestoreWithdrawal(ctx, c, req.WithdrawalKey))
+	})), "/withdrawal/restore", "/api/v20240401/withdrawal/restore")
+	h.add(action(public(h, func(ctx context.Context, _ Client, req *keyRequest) (reply, error) {
+		notices, err := s.BlockReason(ctx, req.BlockKey)
+		return ok(blockItems(notices), err)
+	})), "/block/reason", "/block/v20221201/reason")
 	h.add(map[string]handlerFunc{get: h.jwks}, "/.well-known/jwks.json")
 	return h
 }
 
+// handlerFunc serves one method of an endpoint; an error it returns is
+// rendered by the ErrorWriter.
 type handlerFunc func(w http.ResponseWriter, r *http.Request) error
+
+// reply is an endpoint's answer: its status and its body.
+type reply struct {
+	status int
+	body   any
+}
+
+// granted is the answer of a flow that signs a player in: TokenResponse,
+// 201 when the sign-in created the account.
+func granted(g *Grant, err error) (reply, error) {
+	if err != nil {
+		return reply{}, err
+	}
+	if g.Created {
+		return reply{http.StatusCreated, grantBody(g)}, nil
+	}
+	return reply{http.StatusOK, grantBody(g)}, nil
+}
+
+// public adapts a flow anyone may call: the body decoded into Req, the
+// request's client (address, and device info when Req carries it).
+func public[Req any](h *handler, f func(ctx context.Context, c Client, req *Req) (reply, error)) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		var req Req
+		if err := decode(w, r, &req); err != nil {
+			return err
+		}
+		c := Client{Addr: h.clientAddr(r)}
+		if d, ok := any(&req).(interface{ device() deviceFields }); ok {
+			c.Device, c.Timezone = d.device().info()
+		}
+		rep, err := f(r.Context(), c, &req)
+		return write(w, rep, err)
+	}
+}
+
+// bearer adapts a flow of a signed-in player: the body decoded into Req,
+// then the access token verified by the Authenticator.
+func bearer[Req any](h *handler, f func(ctx context.Context, p Principal, req *Req) (reply, error)) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		var req Req
+		if err := decode(w, r, &req); err != nil {
+			return err
+		}
+		p, err := h.auth.Verify(r)
+		if bt, ok := any(&req).(interface{ bodyToken() string }); ok && errors.Is(err, ErrTokenMissing) && bt.bodyToken() != "" {
+			p, err = h.auth.VerifyToken(bt.bodyToken())
+		}
+		if err != nil {
+			return err
+		}
+		rep, err := f(r.Context(), p, &req)
+		return write(w, rep, err)
+	}
+}
+
+func (d deviceFields) device() deviceFields { return d }
+
+// info is the device info and time zone, trimmed where API.md's rules
+// compare them.
+func (d deviceFields) info() (DeviceInfo, string) {
+	return DeviceInfo{
+		Platform:       strings.TrimSpace(d.Platform),
+		DeviceID:       strings.TrimSpace(d.DeviceID),
+		DeviceModel:    d.DeviceModel,
+		DeviceOS:       d.DeviceOS,
+		DeviceLanguage: d.DeviceLanguage,
+	}, d.Timezone
+}
+
+// bodyToken is the seed's form of token status: the token in the body.
+func (r *statusRequest) bodyToken() string { return r.AccessToken }
+
+// write writes a flow's reply as JSON with its status, or returns its error.
+func write(w http.ResponseWriter, rep reply, err error) error {
+	if err != nil {
+		return err
+	}
+	writeJSON(w, rep.status, rep.body)
+	return nil
+}
 
 type endpoint struct {
 	methods map[string]handlerFunc
@@ -56,6 +234,8 @@ type endpoint struct {
 
 type handler struct {
 	s      *Service
+	auth   Authenticator
+	cfg    HandlerConfig
 	routes map[string]*endpoint
 }
 
@@ -76,17 +256,17 @@ func (h *handler) add(methods map[string]handlerFunc, paths ...string) {
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e, ok := h.routes[r.URL.Path]
 	if !ok {
-		WriteError(w, &Error{Code: CodeInvalidRequest, Status: http.StatusNotFound, Message: "no such endpoint"})
+		h.cfg.ErrorWriter(w, r, &Error{Code: CodeInvalidRequest, Status: http.StatusNotFound, Message: "no such endpoint"})
 		return
 	}
 	f := e.methods[r.Method]
 	if f == nil {
 		w.Header().Set("Allow", e.allow)
-		WriteError(w, &Error{Code: CodeInvalidRequest, Status: http.StatusMethodNotAllowed, Message: "method not allowed; use " + e.allow})
+		h.cfg.ErrorWriter(w, r, &Error{Code: CodeInvalidRequest, Status: http.StatusMethodNotAllowed, Message: "method not allowed; use " + e.allow})
 		return
 	}
 	if err := f(w, r); err != nil {
-		WriteError(w, err)
+		h.cfg.ErrorWriter(w, r, err)
 	}
 }
 
@@ -150,353 +330,47 @@ func jsonKind(goKind string) string {
 	return "value of another type"
 }
 
-// bearer is the access token of "Authorization: Bearer <token>".
-func bearer(r *http.Request) string {
-	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	if !ok || !strings.EqualFold(scheme, "Bearer") {
-		return ""
+// clientAddr is the address of the client: the connection's peer, unless
+// that peer is a trusted proxy; then the right-most address of
+// X-Forwarded-For that is not a trusted proxy, else X-Real-IP.
+func (h *handler) clientAddr(r *http.Request) netip.Addr {
+	var addr netip.Addr
+	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
+		addr = ap.Addr().Unmap()
+	} else if a, err := netip.ParseAddr(r.RemoteAddr); err == nil {
+		addr = a.Unmap()
 	}
-	return strings.TrimSpace(tok)
+	if !addr.IsValid() || !h.trusted(addr) {
+		return addr
+	}
+	if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+		hops := strings.Split(strings.Join(xff, ","), ",")
+		for i := len(hops) - 1; i >= 0; i-- {
+			a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
+			if err != nil {
+				return addr // garbage: stop at the last hop we could trust
+			}
+			a = a.Unmap()
+			if !h.trusted(a) {
+				return a
+			}
+			addr = a
+		}
+		return addr
+	}
+	if a, err := netip.ParseAddr(strings.TrimSpace(r.Header.Get("X-Real-IP"))); err == nil {
+		return a.Unmap()
+	}
+	return addr
 }
 
-// ---- requests ----
-
-// deviceFields are API.md's device info, plus an optional IANA time zone.
-type deviceFields struct {
-	Platform       string `json:"platform"`
-	DeviceID       string `json:"device_id"`
-	DeviceModel    string `json:"device_model"`
-	DeviceOS       string `json:"device_os"`
-	DeviceLanguage string `json:"device_language"`
-	Timezone       string `json:"timezone"`
-}
-
-func (h *handler) client(r *http.Request, d deviceFields) client {
-	return client{
-		addr: h.s.clientAddr(r),
-		device: DeviceInfo{
-			Platform:       strings.TrimSpace(d.Platform),
-			DeviceID:       strings.TrimSpace(d.DeviceID),
-			DeviceModel:    d.DeviceModel,
-			DeviceOS:       d.DeviceOS,
-			DeviceLanguage: d.DeviceLanguage,
-		},
-		timezone: d.Timezone,
+func (h *handler) trusted(a netip.Addr) bool {
+	for _, p := range h.cfg.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
 	}
-}
-
-type emailRequest struct {
-	LinkedID       string  `json:"linked_id"`
-	LinkedPassword string  `json:"linked_password"`
-	Nickname       *string `json:"nickname"`
-	deviceFields
-}
-
-type guestRequest struct {
-	GuestKey string `json:"guest_key"`
-	deviceFields
-}
-
-type refreshRequest struct {
-	RefreshToken string `json:"refresh_token"`
-	deviceFields
-}
-
-type statusRequest struct {
-	AccessToken string `json:"access_token"`
-	Timezone    string `json:"timezone"`
-}
-
-type signOutRequest struct {
-	All bool `json:"all"`
-}
-
-type linkRequest struct {
-	LinkedID       string `json:"linked_id"`
-	LinkedPassword string `json:"linked_password"`
-	Timezone       string `json:"timezone"`
-}
-
-type passwordRequest struct {
-	LinkedPassword string `json:"linked_password"`
-	NewPassword    string `json:"new_password"`
-}
-
-type resetRequest struct {
-	LinkedID    string `json:"linked_id"`
-	Code        string `json:"code"`
-	NewPassword string `json:"new_password"`
-}
-
-type nicknameRequest struct {
-	Nickname string `json:"nickname"`
-}
-
-type withdrawRequest struct {
-	Period int    `json:"period"`
-	Memo   string `json:"memo"`
-}
-
-type keyRequest struct {
-	WithdrawalKey string `json:"withdrawal_key"`
-	BlockKey      string `json:"block_key"`
-	deviceFields
-}
-
-type statusOnly struct {
-	Status string `json:"Status"`
-}
-
-// ---- endpoints ----
-
-func (h *handler) signUp(w http.ResponseWriter, r *http.Request) error {
-	var req emailRequest
-	if err := decode(w, r, &req); err != nil {
-		return err
-	}
-	res, err := h.s.signUpEmail(r.Context(), h.client(r, req.deviceFields), req.LinkedID, req.LinkedPassword, req.Nickname)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusCreated, res.response())
-	return nil
-}
-
-func (h *handler) signIn(w http.ResponseWriter, r *http.Request) error {
-	var req emailRequest
-	if err := decode(w, r, &req); err != nil {
-		return err
-	}
-	res, err := h.s.signInEmail(r.Context(), h.client(r, req.deviceFields), req.LinkedID, req.LinkedPassword)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, res.response())
-	return nil
-}
-
-func (h *handler) guest(w http.ResponseWriter, r *http.Request) error {
-	var req guestRequest
-	if err := decode(w, r, &req); err != nil {
-		return err
-	}
-	res, err := h.s.signInGuest(r.Context(), h.client(r, req.deviceFields), req.GuestKey)
-	if err != nil {
-		return err
-	}
-	status := http.StatusOK
-	if res.guestKey != "" {
-		status = http.StatusCreated
-	}
-	writeJSON(w, status, res.response())
-	return nil
-}
-
-func (h *handler) refresh(w http.ResponseWriter, r *http.Request) error {
-	var req refreshRequest
-	if err := decode(w, r, &req); err != nil {
-		return err
-	}
-	res, err := h.s.refresh(r.Context(), h.client(r, req.deviceFields), req.RefreshToken)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, res.response())
-	return nil
-}
-
-func (h *handler) status(w http.ResponseWriter, r *http.Request) error {
-	var req statusRequest
-	if err := decode(w, r, &req); err != nil {
-		return err
-	}
-	tok := bearer(r)
-	if tok == "" {
-		tok = req.AccessToken // the seed's form
-	}
-	res, err := h.s.tokenStatus(r.Context(), tok, req.Timezone)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, res)
-	return nil
-}
-
-func (h *handler) signOut(w http.ResponseWriter, r *http.Request) error {
-	var req signOutRequest
-	if err := decode(w, r, &req); err != nil {
-		return err
-	}
-	if err := h.s.signOut(r.Context(), bearer(r), req.All); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, statusOnly{"SIGNED_OUT"})
-	return nil
-}
-
-func (h *handler) link(w http.ResponseWriter, r *http.Request) error {
-	var req linkRequest
-	if err := decode(w, r, &req); err != nil {
-		return err
-	}
-	tok := bearer(r)
-	if tok == "" {
-		return ErrTokenMissing
-	}
-	res, err := h.s.linkEmail(r.Context(), tok, req.Timezone, req.LinkedID, req.LinkedPassword)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, res.response())
-	return nil
-}
-
-func (h *handler) password(w http.ResponseWriter, r *http.Request) error {
-	var req passwordRequest
-	if err := decode(w, r, &req); err != nil {
-		return err
-	}
-	tok := bearer(r)
-	if tok == "" {
-		return ErrTokenMissing
-	}
-	if err := h.s.changePassword(r.Context(), tok, req.LinkedPassword, req.NewPassword); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, statusOnly{"PASSWORD_CHANGED"})
-	return nil
-}
-
-func (h *handler) reset(w http.ResponseWriter, r *http.Request) error {
-	var req resetRequest
-	if err := decode(w, r, &req); err != nil {
-		return err
-	}
-	if err := h.s.requestReset(r.Context(), h.client(r, deviceFields{}), req.LinkedID); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusAccepted, statusOnly{"RESET_SENT"})
-	return nil
-}
-
-func (h *handler) resetConfirm(w http.ResponseWriter, r *http.Request) error {
-	var req resetRequest
-	if err := decode(w, r, &req); err != nil {
-		return err
-	}
-	if err := h.s.confirmReset(r.Context(), h.client(r, deviceFields{}), req.LinkedID, req.Code, req.NewPassword); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, statusOnly{"PASSWORD_CHANGED"})
-	return nil
-}
-
-type nicknameResponse struct {
-	Nickname string `json:"Nickname"`
-}
-
-func (h *handler) nicknameGet(w http.ResponseWriter, r *http.Request) error {
-	var req struct{}
-	if err := decode(w, r, &req); err != nil {
-		return err
-	}
-	nick, err := h.s.nickname(r.Context(), bearer(r))
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, nicknameResponse{nick})
-	return nil
-}
-
-func (h *handler) nicknameSet(w http.ResponseWriter, r *http.Request) error {
-	var req nicknameRequest
-	if err := decode(w, r, &req); err != nil {
-		return err
-	}
-	tok := bearer(r)
-	if tok == "" {
-		return ErrTokenMissing
-	}
-	nick, err := h.s.setNickname(r.Context(), tok, req.Nickname)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, nicknameResponse{nick})
-	return nil
-}
-
-func (h *handler) nicknameExists(w http.ResponseWriter, r *http.Request) error {
-	var req nicknameRequest
-	if err := decode(w, r, &req); err != nil {
-		return err
-	}
-	exists, err := h.s.nicknameExists(r.Context(), req.Nickname)
-	if err != nil {
-		return err
-	}
-	status := "NOT_EXISTS"
-	if exists {
-		status = "EXISTS"
-	}
-	writeJSON(w, http.StatusOK, statusOnly{status})
-	return nil
-}
-
-func (h *handler) withdraw(w http.ResponseWriter, r *http.Request) error {
-	var req withdrawRequest
-	if err := decode(w, r, &req); err != nil {
-		return err
-	}
-	tok := bearer(r)
-	if tok == "" {
-		return ErrTokenMissing
-	}
-	res, err := h.s.withdraw(r.Context(), tok, req.Period, req.Memo)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, res)
-	return nil
-}
-
-func (h *handler) search(w http.ResponseWriter, r *http.Request) error {
-	var req keyRequest
-	if err := decode(w, r, &req); err != nil {
-		return err
-	}
-	res, err := h.s.searchWithdrawal(r.Context(), req.WithdrawalKey)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, res)
-	return nil
-}
-
-func (h *handler) restore(w http.ResponseWriter, r *http.Request) error {
-	var req keyRequest
-	if err := decode(w, r, &req); err != nil {
-		return err
-	}
-	if err := h.s.restore(r.Context(), h.client(r, req.deviceFields), req.WithdrawalKey); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, statusOnly{"RESTORED"})
-	return nil
-}
-
-func (h *handler) blockReason(w http.ResponseWriter, r *http.Request) error {
-	var req keyRequest
-	if err := decode(w, r, &req); err != nil {
-		return err
-	}
-	items, err := h.s.blockReason(r.Context(), req.BlockKey)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, struct {
-		Items []blockItem `json:"Items"`
-	}{items})
-	return nil
+	return false
 }
 
 // JWKSMaxAge is how long clients may cache the JWKS. The ring publishes a
@@ -505,9 +379,9 @@ func (h *handler) blockReason(w http.ResponseWriter, r *http.Request) error {
 const JWKSMaxAge = 300
 
 func (h *handler) jwks(w http.ResponseWriter, r *http.Request) error {
-	body, err := h.s.ring.JWKS()
+	body, err := h.s.JWKS(r.Context())
 	if err != nil {
-		return h.s.internal(r.Context(), "JWKS", err)
+		return err
 	}
 	hd := w.Header()
 	hd.Set("Content-Type", "application/jwk-set+json")

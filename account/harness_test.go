@@ -1,4 +1,4 @@
-package account
+package account_test
 
 import (
 	"bytes"
@@ -17,8 +17,12 @@ import (
 	"testing"
 	"time"
 
+	. "github.com/gameauth/gameauth/account"
+
 	"github.com/stretchr/testify/require"
 
+	"github.com/gameauth/gameauth/middleware"
+	"github.com/gameauth/gameauth/revocation"
 	"github.com/gameauth/gameauth/storage"
 	"github.com/gameauth/gameauth/storage/memory"
 	"github.com/gameauth/gameauth/tokens"
@@ -354,11 +358,7 @@ func (f faultRefresher) Refresh(ctx context.Context, id string, r storage.Rotati
 // slowRefresh is a newEnv option: the service gets the bare faultStore,
 // which hides the memory store's Refresher, so a refresh takes the long way
 // as with a store that has none.
-func slowRefresh(c *Config) {
-	if f, ok := c.Store.(faultRefresher); ok {
-		c.Store = f.faultStore
-	}
-}
+func slowRefresh(c *envConfig) { c.slow = true }
 
 // calledOps returns the store calls made since the last arm.
 func (f *faultStore) calledOps() []string {
@@ -434,7 +434,8 @@ type env struct {
 	clock  *fakeClock
 	mem    *memory.Store
 	fault  *faultStore
-	ring   *tokens.Ring
+	toks   *tokens.Suite
+	view   *revocation.View
 	svc    *Service
 	h      http.Handler
 	mailer *fakeMailer
@@ -445,33 +446,44 @@ type env struct {
 	secrets   []string
 }
 
-func newEnv(t testing.TB, opts ...func(*Config)) *env {
+// envConfig is what newEnv's options change: the service's Config, the
+// handler's, and whether the store hides its Refresher (slowRefresh).
+type envConfig struct {
+	Config
+	HandlerConfig
+	slow bool
+}
+
+func newEnv(t testing.TB, opts ...func(*envConfig)) *env {
 	t.Helper()
 	e := &env{t: t, clock: newClock(), mem: memory.New(), mailer: &fakeMailer{}, events: &recEvents{}, logs: &logBuffer{}}
 	e.fault = &faultStore{inner: e.mem}
 	ctx := context.Background()
-	ring, err := tokens.OpenRing(ctx, tokens.RingConfig{Store: e.mem, Clock: e.clock.Now})
+	toks, err := tokens.Open(ctx, e.mem, tokens.Config{Issuer: "test", Audience: "game", Clock: e.clock.Now})
 	require.NoError(t, err)
-	e.ring = ring
-	cfg := Config{
-		Store:           faultRefresher{e.fault},
-		Ring:            ring,
-		Issuer:          tokens.NewIssuer(ring, tokens.IssuerConfig{Issuer: "test", Audience: "game", Clock: e.clock.Now}),
-		Verifier:        tokens.NewVerifier(ring, tokens.VerifierConfig{Issuer: "test", Audience: "game", Clock: e.clock.Now}),
+	e.toks = toks
+	e.view = revocation.New(e.mem, revocation.Config{Retain: toks.Config.Lifetime(), Clock: e.clock.Now})
+	logger := slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	cfg := envConfig{Config: Config{
 		Clock:           e.clock.Now,
-		Logger:          slog.New(slog.NewJSONHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger:          logger,
 		PasswordHashing: tinyArgon,
 		Mailer:          e.mailer,
-		Events:          e.events,
+		Events:          Fanout(e.view, e.events),
 		SignInLimit:     -1,
-	}
+	}}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	svc, err := New(cfg)
+	var store storage.Store = faultRefresher{e.fault}
+	if cfg.slow {
+		store = e.fault
+	}
+	svc, err := New(store, toks, e.view, cfg.Config)
 	require.NoError(t, err)
 	e.svc = svc
-	e.h = svc.Handler()
+	auth := middleware.New(toks.Verifier, e.view, middleware.Config{})
+	e.h = NewHandler(svc, auth, cfg.HandlerConfig)
 	return e
 }
 

@@ -2,9 +2,7 @@ package account
 
 import (
 	"context"
-	"net/http"
 	"net/netip"
-	"strings"
 	"sync"
 	"time"
 
@@ -89,47 +87,4 @@ func addrKey(a netip.Addr) string {
 		return ""
 	}
 	return "addr:" + a.String()
-}
-
-// clientAddr is the address of the client: the connection's peer, unless
-// that peer is a trusted proxy; then the right-most address of
-// X-Forwarded-For that is not a trusted proxy, else X-Real-IP.
-func (s *Service) clientAddr(r *http.Request) netip.Addr {
-	var addr netip.Addr
-	if ap, err := netip.ParseAddrPort(r.RemoteAddr); err == nil {
-		addr = ap.Addr().Unmap()
-	} else if a, err := netip.ParseAddr(r.RemoteAddr); err == nil {
-		addr = a.Unmap()
-	}
-	if !addr.IsValid() || !s.trusted(addr) {
-		return addr
-	}
-	if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
-		hops := strings.Split(strings.Join(xff, ","), ",")
-		for i := len(hops) - 1; i >= 0; i-- {
-			a, err := netip.ParseAddr(strings.TrimSpace(hops[i]))
-			if err != nil {
-				return addr // garbage: stop at the last hop we could trust
-			}
-			a = a.Unmap()
-			if !s.trusted(a) {
-				return a
-			}
-			addr = a
-		}
-		return addr
-	}
-	if a, err := netip.ParseAddr(strings.TrimSpace(r.Header.Get("X-Real-IP"))); err == nil {
-		return a.Unmap()
-	}
-	return addr
-}
-
-func (s *Service) trusted(a netip.Addr) bool {
-	for _, p := range s.cfg.TrustedProxies {
-		if p.Contains(a) {
-			return true
-		}
-	}
-	return false
 }

@@ -1,4 +1,4 @@
-package account
+package account_test
 
 import (
 	"context"
@@ -7,6 +7,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	. "github.com/gameauth/gameauth/account"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -186,7 +188,7 @@ func TestRefreshFastPathAnswersAsTheLongWay(t *testing.T) {
 				events           []storage.RevokeReason
 				session, account string
 			}
-			run := func(opts ...func(*Config)) (outcome, []string) {
+			run := func(opts ...func(*envConfig)) (outcome, []string) {
 				e := newEnv(t, opts...)
 				tok := c.setup(e)
 				e.events.mu.Lock()
@@ -222,7 +224,7 @@ func TestRefreshFastPathAnswersAsTheLongWay(t *testing.T) {
 				e.events.mu.Unlock()
 				// What the refresh left in the store, for the session the
 				// token names and its account.
-				sid, _, err := e.ring.ParseRefreshToken(tok)
+				sid, _, err := e.toks.Ring.ParseRefreshToken(tok)
 				require.NoError(t, err)
 				if s, err := e.mem.GetSession(ctx, sid); err == nil {
 					o.session = fmt.Sprintf("%s/%d", s.RevokeReason, s.Generation)

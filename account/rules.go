@@ -8,7 +8,6 @@ import (
 	"encoding/hex"
 	"math/big"
 	"net/mail"
-	"net/netip"
 	"strings"
 	"time"
 	"unicode"
@@ -31,13 +30,6 @@ const (
 	maxShortField    = 64  // platform, device_language, timezone
 	maxSecretField   = 512 // guest keys, withdrawal keys, block keys, codes
 )
-
-// client is where a request comes from.
-type client struct {
-	addr     netip.Addr
-	device   DeviceInfo
-	timezone string // as sent; checked when used
-}
 
 func randomBytes(n int) []byte {
 	b := make([]byte, n)
@@ -222,11 +214,11 @@ func (s *Service) zone(requested, stored string, now time.Time) (string, int) {
 
 // country is a new player's country: the host's resolver, else the region
 // the device language implies ("KO" → "KR", "en-GB" → "GB"), else "".
-func (s *Service) country(ctx context.Context, c client) string {
+func (s *Service) country(ctx context.Context, c Client) string {
 	if s.cfg.CountryResolver != nil {
-		return strings.ToUpper(strings.TrimSpace(s.cfg.CountryResolver(ctx, c.addr, c.device)))
+		return strings.ToUpper(strings.TrimSpace(s.cfg.CountryResolver(ctx, c.Addr, c.Device)))
 	}
-	return regionOf(c.device.DeviceLanguage)
+	return regionOf(c.Device.DeviceLanguage)
 }
 
 func regionOf(lang string) string {
@@ -245,26 +237,9 @@ func regionOf(lang string) string {
 	return r.String()
 }
 
-// playerInfo is API.md's Player object.
-type playerInfo struct {
-	UserUniqueID               string  `json:"UserUniqueID"`
-	OpenID                     string  `json:"OpenID"`
-	Nickname                   string  `json:"Nickname"`
-	LinkedID                   string  `json:"LinkedID"`
-	LinkedType                 string  `json:"LinkedType"`
-	PurchaseCount              int64   `json:"PurchaseCount"`
-	PurchaseCurrencyCode       string  `json:"PurchaseCurrencyCode"`
-	PurchaseTotalPrice         float64 `json:"PurchaseTotalPrice"`
-	PurchaseVoidedCount        int64   `json:"PurchaseVoidedCount"`
-	PurchaseVoidedCurrencyCode string  `json:"PurchaseVoidedCurrencyCode"`
-	PurchaseVoidedTotalPrice   float64 `json:"PurchaseVoidedTotalPrice"`
-	Country                    string  `json:"Country"`
-	Timezone                   string  `json:"Timezone"`
-	Offset                     int     `json:"Offset"`
-	JoinPeriod                 int     `json:"JoinPeriod"`
-}
-
-func (s *Service) player(a storage.Account, requestedTZ string, now time.Time) playerInfo {
+// player is a as the contract shows it at now, in the zone requestedTZ
+// names (else the player's own).
+func (s *Service) player(a storage.Account, requestedTZ string, now time.Time) Player {
 	linkedID := a.LinkedID
 	if a.LinkedType == storage.LinkGuest {
 		linkedID = "" // the hash of the guest key is nobody's business
@@ -274,22 +249,16 @@ func (s *Service) player(a storage.Account, requestedTZ string, now time.Time) p
 	if d := now.Sub(a.CreatedAt); d > 0 {
 		join = int(d / (24 * time.Hour))
 	}
-	p := a.Purchases
-	return playerInfo{
-		UserUniqueID:               a.ID,
-		OpenID:                     a.OpenID,
-		Nickname:                   a.Nickname,
-		LinkedID:                   linkedID,
-		LinkedType:                 a.LinkedType,
-		PurchaseCount:              p.Count,
-		PurchaseCurrencyCode:       p.CurrencyCode,
-		PurchaseTotalPrice:         p.TotalPrice,
-		PurchaseVoidedCount:        p.VoidedCount,
-		PurchaseVoidedCurrencyCode: p.VoidedCurrencyCode,
-		PurchaseVoidedTotalPrice:   p.VoidedTotalPrice,
-		Country:                    a.Country,
-		Timezone:                   tz,
-		Offset:                     off,
-		JoinPeriod:                 join,
+	return Player{
+		UserUniqueID: a.ID,
+		OpenID:       a.OpenID,
+		Nickname:     a.Nickname,
+		LinkedID:     linkedID,
+		LinkedType:   a.LinkedType,
+		Purchases:    a.Purchases,
+		Country:      a.Country,
+		Timezone:     tz,
+		Offset:       off,
+		JoinPeriod:   join,
 	}
 }

@@ -1,11 +1,10 @@
-package account
+package account_test
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"net/netip"
 	"slices"
 	"sort"
@@ -13,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	. "github.com/gameauth/gameauth/account"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -25,14 +26,14 @@ import (
 func TestUnknownEmailCostsWhatAWrongPasswordCosts(t *testing.T) {
 	e := newEnv(t)
 	p := e.signUp("dev-a")
-	dp, _, _, err := decodePHC(e.svc.dummy)
+	dp, err := e.svc.DummyHashParams()
 	require.NoError(t, err)
-	assert.Equal(t, e.svc.hasher.params, dp, "the dummy hash has the configured parameters")
+	assert.Equal(t, e.svc.HashParams(), dp, "the dummy hash has the configured parameters")
 
 	runs := func(email string) (resp, int64) {
-		before := e.svc.hasher.runs.Load()
+		before := e.svc.HashRuns()
 		r := e.put("/email/signin", with(device("dev-a"), "linked_id", email, "linked_password", "wrong password"))
-		return r, e.svc.hasher.runs.Load() - before
+		return r, e.svc.HashRuns() - before
 	}
 	unknown, nu := runs("nobody@example.com")
 	wrong, nw := runs(p.email)
@@ -45,7 +46,7 @@ func TestUnknownEmailCostsWhatAWrongPasswordCosts(t *testing.T) {
 
 // The same in wall time, with parameters heavy enough to dominate.
 func TestUnknownEmailTakesAboutAsLong(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.PasswordHashing = Argon2Params{Memory: 8 * 1024, Time: 1, Threads: 1} })
+	e := newEnv(t, func(c *envConfig) { c.PasswordHashing = Argon2Params{Memory: 8 * 1024, Time: 1, Threads: 1} })
 	p := e.signUp("dev-a")
 	measure := func(email string) time.Duration {
 		start := time.Now()
@@ -69,7 +70,7 @@ func TestUnknownEmailTakesAboutAsLong(t *testing.T) {
 // ---- rate limits ----
 
 func TestSignInRateLimitPerAccountAndAddress(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.SignInLimit = 3 })
+	e := newEnv(t, func(c *envConfig) { c.SignInLimit = 3 })
 	p := e.signUp("dev-a")
 	attempt := func(email, addr string, opts ...reqOpt) resp {
 		return e.put("/email/signin", with(device("dev-a"), "linked_id", email, "linked_password", "wrong password"), append(opts, fromAddr(addr))...)
@@ -107,7 +108,7 @@ func TestSignInRateLimitPerAccountAndAddress(t *testing.T) {
 }
 
 func TestRateLimitTrustedProxies(t *testing.T) {
-	e := newEnv(t, func(c *Config) {
+	e := newEnv(t, func(c *envConfig) {
 		c.SignInLimit = 2
 		c.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
 	})
@@ -125,36 +126,6 @@ func TestRateLimitTrustedProxies(t *testing.T) {
 	requireError(t, attempt("c0@example.com", "203.0.113.7"), http.StatusUnauthorized, CodeInvalidCredentials)
 }
 
-func TestClientAddr(t *testing.T) {
-	s := &Service{cfg: Config{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8"), netip.MustParsePrefix("fd00::/8")}}}
-	cases := []struct {
-		remote string
-		hdr    map[string]string
-		want   string
-	}{
-		{"203.0.113.1:5", nil, "203.0.113.1"},
-		{"203.0.113.1:5", map[string]string{"X-Forwarded-For": "198.51.100.1"}, "203.0.113.1"},
-		{"203.0.113.1:5", map[string]string{"X-Real-IP": "198.51.100.1"}, "203.0.113.1"},
-		{"10.0.0.1:5", map[string]string{"X-Forwarded-For": "198.51.100.1"}, "198.51.100.1"},
-		{"10.0.0.1:5", map[string]string{"X-Forwarded-For": "6.6.6.6, 198.51.100.1, 10.0.0.9"}, "198.51.100.1"},
-		{"10.0.0.1:5", map[string]string{"X-Forwarded-For": "10.0.0.8, 10.0.0.9"}, "10.0.0.8"},
-		{"10.0.0.1:5", map[string]string{"X-Forwarded-For": "garbage, 10.0.0.9"}, "10.0.0.9"},
-		{"10.0.0.1:5", map[string]string{"X-Real-IP": "198.51.100.2"}, "198.51.100.2"},
-		{"10.0.0.1:5", nil, "10.0.0.1"},
-		{"[fd00::1]:5", map[string]string{"X-Forwarded-For": "2001:db8::7"}, "2001:db8::7"},
-		{"[::ffff:203.0.113.1]:5", nil, "203.0.113.1"},
-		{"pipe", nil, "invalid IP"},
-	}
-	for _, c := range cases {
-		r := httptest.NewRequest(http.MethodPut, "/", nil)
-		r.RemoteAddr = c.remote
-		for k, v := range c.hdr {
-			r.Header.Set(k, v)
-		}
-		assert.Equal(t, c.want, s.clientAddr(r).String(), "%s %v", c.remote, c.hdr)
-	}
-}
-
 type failingLimiter struct{}
 
 func (failingLimiter) Allow(context.Context, string, time.Time) (bool, time.Duration, error) {
@@ -162,31 +133,10 @@ func (failingLimiter) Allow(context.Context, string, time.Time) (bool, time.Dura
 }
 
 func TestLimiterErrorFailsOpen(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.Limiter = failingLimiter{} })
+	e := newEnv(t, func(c *envConfig) { c.Limiter = failingLimiter{} })
 	p := e.signUp("dev-a")
 	e.signIn(p, "dev-a")
 	assert.Contains(t, e.logs.String(), "rate limiter failed")
-}
-
-func TestLocalLimiter(t *testing.T) {
-	l := NewLocalLimiter(2).(*localLimiter)
-	ctx := context.Background()
-	t0 := newClock().Now()
-	for i := range 2 {
-		ok, _, err := l.Allow(ctx, "k", t0)
-		require.NoError(t, err)
-		require.True(t, ok, "attempt %d", i)
-	}
-	ok, after, _ := l.Allow(ctx, "k", t0)
-	require.False(t, ok)
-	assert.Equal(t, 30*time.Second, after)
-	ok, _, _ = l.Allow(ctx, "other", t0)
-	assert.True(t, ok, "keys are independent")
-	ok, _, _ = l.Allow(ctx, "k", t0.Add(30*time.Second))
-	assert.True(t, ok)
-	// Idle buckets are dropped.
-	l.Allow(ctx, "fresh", t0.Add(5*time.Minute))
-	assert.Len(t, l.buckets, 1)
 }
 
 // ---- secrets never logged ----
@@ -263,7 +213,7 @@ func TestErrorTextHasNoSecrets(t *testing.T) {
 	e := newEnv(t)
 	p := e.signUp("dev-a")
 	key := e.withdraw(p, nil)
-	_, err := e.svc.signInEmail(context.Background(), client{device: DeviceInfo{Platform: "ios", DeviceID: "d"}}, p.email, p.password)
+	_, err := e.svc.SignInEmail(context.Background(), Client{Device: DeviceInfo{Platform: "ios", DeviceID: "d"}}, p.email, p.password)
 	require.ErrorIs(t, err, ErrAccountWithdrawn)
 	var ae *Error
 	require.ErrorAs(t, err, &ae)
@@ -333,7 +283,7 @@ func TestConcurrentRefreshes(t *testing.T) {
 
 	// With a clock that moves past a tiny grace window: one rotation; the
 	// requests that come later in time are reuse, which ends the session.
-	e = newEnv(t, func(c *Config) { c.RefreshGrace = time.Nanosecond })
+	e = newEnv(t, func(c *envConfig) { c.RefreshGrace = time.Nanosecond })
 	p = e.signUp("dev-a")
 	rs = parallel(16, func(int) resp {
 		e.clock.Advance(time.Millisecond)
@@ -389,81 +339,13 @@ func TestConcurrentLinksOneEmail(t *testing.T) {
 	assert.Equal(t, map[string]int{"200 ": 1, "409 EMAIL_TAKEN": 7}, statuses(rs))
 }
 
-func TestHashConcurrencyIsBounded(t *testing.T) {
-	h := newHasher(tinyArgon.withDefaults(), 2)
-	ctx := context.Background()
-	// Many at once all finish...
-	var wg sync.WaitGroup
-	for range 16 {
-		wg.Go(func() {
-			_, err := h.hash(ctx, "password")
-			assert.NoError(t, err)
-		})
-	}
-	wg.Wait()
-	assert.Equal(t, int64(16), h.runs.Load())
-	assert.Empty(t, h.sem, "every slot given back")
-
-	// ...but with every slot taken, a hash waits for one instead of running,
-	// and gives up with its request.
-	h.sem <- struct{}{}
-	h.sem <- struct{}{}
-	cctx, cancel := context.WithCancel(ctx)
-	done := make(chan error)
-	go func() {
-		_, err := h.hash(cctx, "password")
-		done <- err
-	}()
-	cancel()
-	assert.ErrorIs(t, <-done, context.Canceled)
-	assert.Equal(t, int64(16), h.runs.Load(), "it never ran")
-	<-h.sem
-	_, err := h.hash(ctx, "password")
-	assert.NoError(t, err)
-}
-
 // ---- password hashes ----
-
-func TestPHC(t *testing.T) {
-	ctx := context.Background()
-	p := Argon2Params{}.withDefaults()
-	assert.Equal(t, Argon2Params{Memory: 19456, Time: 2, Threads: 1, KeyLen: 32, SaltLen: 16}, p, "OWASP defaults")
-	h := newHasher(tinyArgon.withDefaults(), 1)
-	phc, err := h.hash(ctx, "pässwörd 🎮")
-	require.NoError(t, err)
-	assert.True(t, strings.HasPrefix(phc, "$argon2id$v=19$m=64,t=1,p=1$"), phc)
-	ok, stale, err := h.verify(ctx, phc, "pässwörd 🎮")
-	require.NoError(t, err)
-	assert.True(t, ok)
-	assert.False(t, stale)
-	ok, _, err = h.verify(ctx, phc, "password")
-	require.NoError(t, err)
-	assert.False(t, ok)
-
-	stronger := newHasher(Argon2Params{Memory: 128, Time: 2, Threads: 1}.withDefaults(), 1)
-	ok, stale, err = stronger.verify(ctx, phc, "pässwörd 🎮")
-	require.NoError(t, err)
-	assert.True(t, ok, "old parameters keep verifying")
-	assert.True(t, stale, "and ask for a rehash")
-
-	for _, bad := range []string{"", "$argon2i$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$a2V5a2V5a2V5a2V5a2V5a2V5",
-		"$argon2id$v=18$m=64,t=1,p=1$c2FsdHNhbHQ$a2V5a2V5a2V5a2V5a2V5a2V5",
-		"$argon2id$v=19$m=99999999,t=1,p=1$c2FsdHNhbHQ$a2V5a2V5a2V5a2V5a2V5a2V5",
-		"$argon2id$v=19$m=64,t=1,p=0$c2FsdHNhbHQ$a2V5a2V5a2V5a2V5a2V5a2V5",
-		"$argon2id$v=19$m=64,t=1,x=1$c2FsdHNhbHQ$a2V5a2V5a2V5a2V5a2V5a2V5",
-		"$argon2id$v=19$m=64,t=1,p=1$!!$a2V5a2V5a2V5a2V5a2V5a2V5",
-		"$argon2id$v=19$m=64,t=1,p=1$c2FsdHNhbHQ$a2V5"} {
-		_, _, err := h.verify(ctx, bad, "x")
-		assert.ErrorIs(t, err, errBadHash, bad)
-	}
-}
 
 func TestRehashOnSignIn(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	p := e.signUp("dev-a")
-	old := newHasher(Argon2Params{Memory: 32, Time: 1, Threads: 1}.withDefaults(), 1)
-	phc, err := old.hash(ctx, p.password)
+	phc, err := HashWith(ctx, Argon2Params{Memory: 32, Time: 1, Threads: 1}, p.password)
 	require.NoError(t, err)
 	require.NoError(t, e.mem.UpdateAccount(ctx, p.id, storage.AccountUpdate{PasswordHash: &phc, At: e.clock.Now()}))
 	e.signIn(p, "dev-a")
@@ -471,28 +353,6 @@ func TestRehashOnSignIn(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, strings.HasPrefix(a.PasswordHash, "$argon2id$v=19$m=64,t=1,p=1$"), a.PasswordHash)
 	e.signIn(p, "dev-a")
-}
-
-func TestRulesUnits(t *testing.T) {
-	for lang, want := range map[string]string{"KO": "KR", "ko": "KR", "JA": "JP", "en-GB": "GB", "en_US": "US", "pt-BR": "BR", "": "", "??": "", "zh-Hant": "TW"} {
-		assert.Equal(t, want, regionOf(lang), lang)
-	}
-	assert.Regexp(t, `^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`, newAccountID())
-	assert.Regexp(t, `^[a-z2-7]{24}$`, newOpenID())
-	assert.Regexp(t, `^[0-9]{8}$`, newResetCode())
-	assert.Regexp(t, `^[A-Za-z0-9_-]{22}$`, newSessionID())
-	seen := map[string]bool{}
-	for range 1000 {
-		c := newResetCode()
-		seen[c[:1]] = true
-	}
-	assert.Len(t, seen, 10, "leading digits all occur: codes are zero-padded, uniform")
-	for _, ok := range []string{"a@b.co", "first.last+tag@example.com"} {
-		assert.NoError(t, checkEmail("f", ok), ok)
-	}
-	for _, bad := range []string{"", "a", "a@b", "A <a@b.co>", "a@b.co (c)", "a b@c.de", strings.Repeat("a", 250) + "@b.co"} {
-		assert.Error(t, checkEmail("f", normalizeEmail(bad)), bad)
-	}
 }
 
 // ---- every error row of API.md ----
@@ -614,7 +474,7 @@ func TestErrorTable(t *testing.T) {
 	codes := map[string]bool{}
 	for _, row := range rows {
 		t.Run(row.code, func(t *testing.T) {
-			e := newEnv(t, func(c *Config) {
+			e := newEnv(t, func(c *envConfig) {
 				if row.code == CodeRateLimited {
 					c.SignInLimit = 0
 				}
@@ -639,29 +499,4 @@ func TestErrorTable(t *testing.T) {
 	}
 	sort.Strings(missing)
 	assert.Empty(t, missing, "every row of API.md is pinned")
-}
-
-func TestErrorValues(t *testing.T) {
-	e := ErrAccountBlocked.with("account is blocked until tomorrow")
-	e.BlockKey = "k"
-	var err error = fmt.Errorf("wrapped: %w", e)
-	assert.ErrorIs(t, err, ErrAccountBlocked)
-	assert.NotErrorIs(t, err, ErrDeviceBlocked)
-	assert.Equal(t, "ACCOUNT_BLOCKED: account is blocked until tomorrow", e.Error())
-
-	u := &Error{Code: CodeUnavailable, Status: 503, Message: "x", Err: errInjected}
-	assert.ErrorIs(t, u, errInjected)
-	assert.ErrorIs(t, u, ErrUnavailable)
-
-	rec := httptest.NewRecorder()
-	WriteError(rec, errors.New("raw failure"))
-	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
-	assert.JSONEq(t, `{"ErrorCode":"UNAVAILABLE","Message":"service temporarily unavailable"}`, rec.Body.String())
-
-	rec = httptest.NewRecorder()
-	rl := ErrRateLimited.with("slow down")
-	rl.RetryAfter = 1500 * time.Millisecond
-	WriteError(rec, rl)
-	assert.Equal(t, "2", rec.Header().Get("Retry-After"))
-	assert.Equal(t, http.StatusTooManyRequests, rec.Code)
 }

@@ -1,4 +1,4 @@
-package account
+package account_test
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	. "github.com/gameauth/gameauth/account"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -60,7 +62,7 @@ func TestSignUpAndSignIn(t *testing.T) {
 	id := r.str("Player", "UserUniqueID")
 
 	// The access token names the player and the session.
-	claims, err := e.svc.verifier.Verify(r.str("Token", "AccessToken"))
+	claims, err := e.toks.Verifier.Verify(r.str("Token", "AccessToken"))
 	require.NoError(t, err)
 	assert.Equal(t, id, claims.Subject)
 	assert.Equal(t, "Hero", claims.Nickname)
@@ -83,7 +85,7 @@ func TestSignUpAndSignIn(t *testing.T) {
 }
 
 func TestPlayerInfoPurchasesCountryTimezone(t *testing.T) {
-	e := newEnv(t, func(c *Config) {
+	e := newEnv(t, func(c *envConfig) {
 		c.DefaultTimezone = "America/New_York"
 		c.CountryResolver = func(_ context.Context, addr netip.Addr, d DeviceInfo) string {
 			if addr.String() == "198.51.100.7" && d.DeviceID == "dev-a" {
@@ -170,7 +172,7 @@ func TestRefreshRotation(t *testing.T) {
 
 func sessionOf(t *testing.T, e *env, access string) string {
 	t.Helper()
-	c, err := e.svc.verifier.Verify(access)
+	c, err := e.toks.Verifier.Verify(access)
 	require.NoError(t, err)
 	return c.SessionID
 }
@@ -205,7 +207,7 @@ func TestTokenStatusForms(t *testing.T) {
 }
 
 func TestSignOut(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.MaxSessions = 3 })
+	e := newEnv(t, func(c *envConfig) { c.MaxSessions = 3 })
 	p := e.signUp("dev-a")
 	p2 := e.signIn(p, "dev-b")
 	p3 := e.signIn(p, "dev-c")
@@ -243,7 +245,7 @@ func TestSingleDevicePolicy(t *testing.T) {
 }
 
 func TestMaxSessions(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.MaxSessions = 2 })
+	e := newEnv(t, func(c *envConfig) { c.MaxSessions = 2 })
 	p := e.signUp("dev-a")
 	e.clock.Advance(time.Second)
 	p2 := e.signIn(p, "dev-b")
@@ -255,7 +257,7 @@ func TestMaxSessions(t *testing.T) {
 		require.Equal(t, http.StatusOK, e.call(http.MethodGet, "/token/status", nil, bearerOpt(q.access)).Status)
 	}
 
-	u := newEnv(t, func(c *Config) { c.MaxSessions = -1 })
+	u := newEnv(t, func(c *envConfig) { c.MaxSessions = -1 })
 	q := u.signUp("d0")
 	for i := range 5 {
 		u.signIn(q, "d"+string(rune('1'+i)))
@@ -273,7 +275,7 @@ func TestLinkEmail(t *testing.T) {
 	assert.Equal(t, "linked@example.com", r.str("Player", "LinkedID"))
 	assert.Equal(t, g.id, r.str("Player", "UserUniqueID"))
 	newAccess := r.str("Token", "AccessToken")
-	c, err := e.svc.verifier.Verify(newAccess)
+	c, err := e.toks.Verifier.Verify(newAccess)
 	require.NoError(t, err)
 	assert.Equal(t, "email", c.LinkedType)
 	assert.Equal(t, "dev-g", c.DeviceID)
@@ -297,7 +299,7 @@ func TestLinkEmail(t *testing.T) {
 }
 
 func TestChangePassword(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.MaxSessions = -1 })
+	e := newEnv(t, func(c *envConfig) { c.MaxSessions = -1 })
 	p := e.signUp("dev-a")
 	other := e.signIn(p, "dev-b")
 	requireError(t, e.put("/password", map[string]any{"linked_password": "wrong password", "new_password": "brand new pass"}, bearerOpt(p.access)),
@@ -322,7 +324,7 @@ func TestChangePassword(t *testing.T) {
 }
 
 func TestPasswordReset(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.MaxSessions = -1 })
+	e := newEnv(t, func(c *envConfig) { c.MaxSessions = -1 })
 	p := e.signUp("dev-a")
 	other := e.signIn(p, "dev-b")
 
@@ -374,7 +376,7 @@ func TestPasswordReset(t *testing.T) {
 }
 
 func TestResetWithoutMailer(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.Mailer = nil })
+	e := newEnv(t, func(c *envConfig) { c.Mailer = nil })
 	p := e.signUp("dev-a")
 	r := e.put("/password/reset", map[string]any{"linked_id": p.email})
 	require.Equal(t, http.StatusAccepted, r.Status, r.Raw)
@@ -406,7 +408,7 @@ func TestNickname(t *testing.T) {
 
 	// The access token after a refresh carries the nickname.
 	r = e.put("/token/refresh", map[string]any{"refresh_token": p.refresh})
-	c, err := e.svc.verifier.Verify(r.str("Token", "AccessToken"))
+	c, err := e.toks.Verifier.Verify(r.str("Token", "AccessToken"))
 	require.NoError(t, err)
 	assert.Equal(t, "DRAGON 용", c.Nickname)
 
@@ -421,7 +423,7 @@ func TestNickname(t *testing.T) {
 }
 
 func TestWithdrawalAndRestore(t *testing.T) {
-	e := newEnv(t, func(c *Config) { c.MaxSessions = -1 })
+	e := newEnv(t, func(c *envConfig) { c.MaxSessions = -1 })
 	p := e.signUp("dev-a")
 	other := e.signIn(p, "dev-b")
 	r := e.put("/withdrawal", map[string]any{"memo": "taking a break"}, bearerOpt(p.access))

@@ -143,7 +143,7 @@ type node struct {
 }
 
 func startNode(t *testing.T, ctx context.Context, rdb redis.UniversalClient, channel, id string) *node {
-	n := &node{local: &local{View: revocation.New(revocation.Config{Feed: emptyFeed{}})}, ring: &ring{}, logs: &syncBuffer{}}
+	n := &node{local: &local{View: revocation.New(emptyFeed{}, revocation.Config{})}, ring: &ring{}, logs: &syncBuffer{}}
 	n.b = cluster.New(cluster.Config{Redis: rdb, Channel: channel, Local: n.local, Keys: n.ring, NodeID: id,
 		Logger: slog.New(slog.NewTextHandler(n.logs, nil))})
 	ctx, cancel := context.WithCancel(ctx)

@@ -102,7 +102,7 @@ func newBenchFixture(b *testing.B) *benchFixture {
 	require.NoError(b, err)
 	cache := tokens.NewCache(tokens.DefaultCacheEntries, time.Hour)
 	verifier := tokens.NewVerifier(ring, tokens.VerifierConfig{Issuer: benchIss, Audience: benchAud, Cache: cache})
-	view := revocation.New(revocation.Config{Feed: nofeed{}})
+	view := revocation.New(nofeed{}, revocation.Config{})
 	now := time.Now()
 	revs := make([]storage.Revocation, benchRevoked)
 	for i := range revs {
@@ -112,7 +112,7 @@ func newBenchFixture(b *testing.B) *benchFixture {
 	return &benchFixture{
 		ring:   ring,
 		issuer: tokens.NewIssuer(ring, tokens.IssuerConfig{Issuer: benchIss, Audience: benchAud}),
-		auth:   middleware.New(middleware.Config{Verifier: verifier, Revocations: view}),
+		auth:   middleware.New(verifier, view, middleware.Config{}),
 	}
 }
 

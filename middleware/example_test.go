@@ -12,10 +12,7 @@ import (
 func ExampleAuthenticator_Require() {
 	// In a real server the verifier is a *tokens.Verifier and the view is
 	// fed by the account service; gameauth.New wires both.
-	auth := middleware.New(middleware.Config{
-		Verifier:    verifier{"good": nil},
-		Revocations: revocation.New(revocation.Config{Feed: nofeed{}}),
-	})
+	auth := middleware.New(verifier{"good": nil}, revocation.New(nofeed{}, revocation.Config{}), middleware.Config{})
 	game := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, _ := middleware.PlayerFrom(r.Context())
 		fmt.Fprintf(w, "hello %s", p.Nickname)

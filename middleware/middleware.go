@@ -2,8 +2,8 @@
 // from the request, verifies it, checks the node's revocation view, and puts
 // the Player in the request context.
 //
-//	auth := middleware.New(middleware.Config{Verifier: verifier, Revocations: view})
-//	mux.Handle("/game/", auth.Require(game))                       // every route needs a player
+//	auth := middleware.New(verifier, view, middleware.Config{})
+//	mux.Handle("/game/", auth.Require(game))                             // every route needs a player
 //	mux.Handle("/chat/", auth.Require(chat, middleware.Service("chat"))) // refused to players blocked for chat
 //
 //	func game(w http.ResponseWriter, r *http.Request) {
@@ -11,35 +11,28 @@
 //		...
 //	}
 //
-// Refusals are written in API.md's BaseResponse shape, with
-// WWW-Authenticate: Bearer error="invalid_token" (RFC 6750) where the token is
-// at fault. Authenticate is the one validation function behind every entry
-// point; a host's WebSocket upgrade calls it directly.
+// Refusals are *account.Error values, written in the contract's
+// BaseResponse shape by account.WriteError, with WWW-Authenticate: Bearer
+// error="invalid_token" (RFC 6750) where the token is at fault.
+// Authenticate is the one validation function behind every entry point: a
+// host's WebSocket upgrade calls it directly, and the account handler's
+// Bearer endpoints verify their tokens through the same Authenticator.
 package middleware
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"strings"
 
-	"github.com/gameauth/gameauth/internal/blockanswer"
-	"github.com/gameauth/gameauth/storage"
+	"github.com/gameauth/gameauth/account"
 	"github.com/gameauth/gameauth/tokens"
 )
 
-// Player is the authenticated player of a request, as the access token
-// describes it.
-type Player struct {
-	UserUniqueID string
-	OpenID       string
-	Nickname     string
-	LinkedType   string
-	Country      string
-	SessionID    string
-	DeviceID     string
-}
+// Player is the authenticated player of a request, as its access token
+// describes it: the account service's Principal, so that a game handler can
+// hand it to the service's flows as it is.
+type Player = account.Principal
 
 type playerKey struct{}
 
@@ -61,16 +54,6 @@ func WithPlayer(ctx context.Context, p Player) context.Context {
 // Verifier verifies access tokens; *tokens.Verifier is one.
 type Verifier interface {
 	Verify(token string) (tokens.Claims, error)
-}
-
-// Revocations is the node's view of revoked sessions and blocks;
-// *revocation.View is one.
-type Revocations interface {
-	// SessionRevoked reports whether the session was revoked, and why.
-	SessionRevoked(sessionID string) (storage.RevokeReason, bool)
-	// Blocked returns a block in force on the subject covering service
-	// (account-wide blocks cover every service; "" asks for those only).
-	Blocked(kind storage.BlockKind, subject, service string) (storage.Block, bool)
 }
 
 // TokenSource extracts an access token from a request where a client cannot
@@ -104,29 +87,32 @@ func FromSubprotocol(prefix string) TokenSource {
 	}
 }
 
-// Config configures an Authenticator. Verifier is required.
+// Config configures an Authenticator. The zero value is ready to use.
 type Config struct {
-	Verifier Verifier
-	// Revocations is consulted on every request; nil means tokens are
-	// trusted until they expire (not recommended).
-	Revocations Revocations
-	// Fallbacks are tried, in order, when there is no Authorization header.
+	// Fallbacks are tried, in order, when there is no Authorization header:
+	// FromCookie, FromSubprotocol, or the host's own.
 	Fallbacks []TokenSource
-	// ErrorWriter renders refusals; nil means WriteError.
-	ErrorWriter func(w http.ResponseWriter, r *http.Request, err *Error)
+	// ErrorWriter renders refusals; nil means WriteError. The account
+	// handler takes the same kind of writer, so that a host gives both one
+	// rendering.
+	ErrorWriter func(w http.ResponseWriter, r *http.Request, err error)
 }
 
 // Authenticator is the middleware. It is safe for concurrent use.
 type Authenticator struct {
-	cfg Config
+	verifier Verifier
+	view     account.Revocations
+	cfg      Config
 }
 
-// New returns an Authenticator.
-func New(cfg Config) *Authenticator {
+// New returns an Authenticator that verifies tokens with v and checks them
+// against view, the node's revocation view (nil: tokens are trusted until
+// they expire, which is not recommended).
+func New(v Verifier, view account.Revocations, cfg Config) *Authenticator {
 	if cfg.ErrorWriter == nil {
-		cfg.ErrorWriter = func(w http.ResponseWriter, _ *http.Request, err *Error) { WriteError(w, err) }
+		cfg.ErrorWriter = func(w http.ResponseWriter, _ *http.Request, err error) { WriteError(w, err) }
 	}
-	return &Authenticator{cfg: cfg}
+	return &Authenticator{verifier: v, view: view, cfg: cfg}
 }
 
 // Option changes how one route is guarded.
@@ -153,16 +139,16 @@ func (a *Authenticator) Require(next http.Handler, opts ...Option) http.Handler 
 		f(&o)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := a.authenticate(r, o.service)
+		p, err := a.Authenticate(r, o.service)
 		if err != nil {
-			if o.optional && err.Code == CodeTokenMissing {
+			if o.optional && errors.Is(err, account.ErrTokenMissing) {
 				next.ServeHTTP(w, r)
 				return
 			}
 			a.cfg.ErrorWriter(w, r, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), playerKey{}, p)))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), playerKey{}, &p)))
 	})
 }
 
@@ -173,18 +159,28 @@ func (a *Authenticator) Wrap(opts ...Option) func(http.Handler) http.Handler {
 }
 
 // Authenticate validates the request's token for a route of service ("" for
-// none) and returns its player, or an *Error saying why not. It is what
+// none) and returns its player, or an *account.Error saying why not: what
 // Require does, for entry points that are not plain handlers (a WebSocket
 // upgrade, a custom router).
 func (a *Authenticator) Authenticate(r *http.Request, service string) (Player, error) {
-	p, err := a.authenticate(r, service)
+	p, err := a.Verify(r)
 	if err != nil {
 		return Player{}, err
 	}
-	return *p, nil
+	if a.view != nil {
+		if err := account.Refusal(a.view, p, service); err != nil {
+			return Player{}, err
+		}
+	}
+	return p, nil
 }
 
-func (a *Authenticator) authenticate(r *http.Request, service string) (*Player, *Error) {
+// Verify verifies the request's access token (Authorization: Bearer, else
+// the Fallbacks) without consulting the revocation view: the player the
+// token names, or TOKEN_MISSING, TOKEN_INVALID or TOKEN_EXPIRED. The account
+// handler's Bearer endpoints start here, and the service's flows then check
+// the player's state.
+func (a *Authenticator) Verify(r *http.Request) (Player, error) {
 	tok := bearer(r)
 	if tok == "" {
 		for _, src := range a.cfg.Fallbacks {
@@ -193,41 +189,22 @@ func (a *Authenticator) authenticate(r *http.Request, service string) (*Player, 
 			}
 		}
 	}
+	return a.VerifyToken(tok)
+}
+
+// VerifyToken is Verify for a token that came some other way.
+func (a *Authenticator) VerifyToken(tok string) (Player, error) {
 	if tok == "" {
-		return nil, errTokenMissing
+		return Player{}, account.ErrTokenMissing
 	}
-	c, err := a.cfg.Verifier.Verify(tok)
-	if err != nil {
-		if errors.Is(err, tokens.ErrTokenExpired) {
-			return nil, errTokenExpired
-		}
-		return nil, errTokenInvalid
+	c, err := a.verifier.Verify(tok)
+	switch {
+	case errors.Is(err, tokens.ErrTokenExpired):
+		return Player{}, account.ErrTokenExpired
+	case err != nil:
+		return Player{}, account.ErrTokenInvalid
 	}
-	if rv := a.cfg.Revocations; rv != nil {
-		if reason, revoked := rv.SessionRevoked(c.SessionID); revoked {
-			if reason == storage.ReasonReplaced {
-				return nil, errSessionReplaced
-			}
-			return nil, errSessionRevoked
-		}
-		if b, blocked := rv.Blocked(storage.BlockPlayer, c.Subject, service); blocked {
-			return nil, blockRefusal(b, c.Nickname)
-		}
-		if c.DeviceID != "" {
-			if b, blocked := rv.Blocked(storage.BlockDevice, c.DeviceID, service); blocked {
-				return nil, blockRefusal(b, "")
-			}
-		}
-	}
-	return &Player{
-		UserUniqueID: c.Subject,
-		OpenID:       c.OpenID,
-		Nickname:     c.Nickname,
-		LinkedType:   c.LinkedType,
-		Country:      c.Country,
-		SessionID:    c.SessionID,
-		DeviceID:     c.DeviceID,
-	}, nil
+	return account.PrincipalOf(&c), nil
 }
 
 // bearer returns the token of an "Authorization: Bearer <token>" header.
@@ -240,66 +217,19 @@ func bearer(r *http.Request) string {
 	return strings.TrimSpace(h[len(prefix):])
 }
 
-// Error codes the middleware answers with (API.md).
-const (
-	CodeTokenMissing    = "TOKEN_MISSING"
-	CodeTokenInvalid    = "TOKEN_INVALID"
-	CodeTokenExpired    = "TOKEN_EXPIRED"
-	CodeSessionRevoked  = "SESSION_REVOKED"
-	CodeSessionReplaced = "SESSION_REPLACED"
-	CodeAccountBlocked  = "ACCOUNT_BLOCKED"
-	CodeDeviceBlocked   = "DEVICE_BLOCKED"
-)
-
-// Error is a refusal, rendered as API.md's BaseResponse.
-type Error struct {
-	Status    int               `json:"-"`
-	Code      string            `json:"ErrorCode"`
-	Message   string            `json:"Message"`
-	BlockKey  string            `json:"BlockKey,omitempty"`
-	ErrorData map[string]string `json:"ErrorData,omitempty"`
-	// TokenFault is set when the token itself is at fault: the response
-	// then carries WWW-Authenticate: Bearer error="invalid_token".
-	TokenFault bool `json:"-"`
-}
-
-// Error implements error.
-func (e *Error) Error() string { return e.Code + ": " + e.Message }
-
-var (
-	errTokenMissing    = &Error{Status: http.StatusUnauthorized, Code: CodeTokenMissing, Message: "no access token"}
-	errTokenInvalid    = &Error{Status: http.StatusUnauthorized, Code: CodeTokenInvalid, Message: "access token is invalid", TokenFault: true}
-	errTokenExpired    = &Error{Status: http.StatusUnauthorized, Code: CodeTokenExpired, Message: "access token has expired", TokenFault: true}
-	errSessionRevoked  = &Error{Status: http.StatusUnauthorized, Code: CodeSessionRevoked, Message: "session was revoked", TokenFault: true}
-	errSessionReplaced = &Error{Status: http.StatusUnauthorized, Code: CodeSessionReplaced, Message: "session was replaced by a newer sign-in", TokenFault: true}
-)
-
-// blockRefusal is the refusal of a player or device under block b.
-func blockRefusal(b storage.Block, nickname string) *Error {
-	e := &Error{
-		Status:    http.StatusForbidden,
-		Code:      CodeAccountBlocked,
-		Message:   blockanswer.Message(b),
-		BlockKey:  b.Key,
-		ErrorData: blockanswer.Data(b, nickname),
+// WriteError writes err as account.WriteError does, adding the
+// WWW-Authenticate header RFC 6750 asks of a resource server: Bearer
+// error="invalid_token" where the token is at fault, plain Bearer where
+// there is none.
+func WriteError(w http.ResponseWriter, err error) {
+	var e *account.Error
+	if errors.As(err, &e) {
+		switch e.Code {
+		case account.CodeTokenMissing:
+			w.Header().Set("WWW-Authenticate", "Bearer")
+		case account.CodeTokenInvalid, account.CodeTokenExpired, account.CodeSessionRevoked, account.CodeSessionReplaced:
+			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
+		}
 	}
-	if b.Kind == storage.BlockDevice {
-		e.Code, e.BlockKey = CodeDeviceBlocked, ""
-	}
-	return e
-}
-
-// WriteError writes err as API.md's BaseResponse with its status, adding
-// WWW-Authenticate where the token is at fault.
-func WriteError(w http.ResponseWriter, err *Error) {
-	h := w.Header()
-	if err.TokenFault {
-		h.Set("WWW-Authenticate", `Bearer error="invalid_token"`)
-	} else if err.Code == CodeTokenMissing {
-		h.Set("WWW-Authenticate", `Bearer`)
-	}
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(err.Status)
-	_ = json.NewEncoder(w).Encode(err)
+	account.WriteError(w, err)
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gameauth/gameauth/account"
 	"github.com/gameauth/gameauth/middleware"
 	"github.com/gameauth/gameauth/revocation"
 	"github.com/gameauth/gameauth/storage"
@@ -22,7 +23,7 @@ type verifier map[string]error
 
 var claims = tokens.Claims{
 	Subject: "player-1", SessionID: "sess-1", OpenID: "open-1", Nickname: "Hero",
-	LinkedType: "email", Country: "KR", DeviceID: "dev-1",
+	LinkedType: "email", Country: "KR", DeviceID: "dev-1", ExpiresAt: t0.Add(time.Hour),
 }
 
 func (v verifier) Verify(tok string) (tokens.Claims, error) {
@@ -49,11 +50,9 @@ var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 
 func setup(t *testing.T) (*middleware.Authenticator, *revocation.View) {
 	t.Helper()
-	view := revocation.New(revocation.Config{Feed: nofeed{}, Clock: func() time.Time { return t0 }})
-	a := middleware.New(middleware.Config{
-		Verifier:    verifier{"good": nil, "old": tokens.ErrTokenExpired},
-		Revocations: view,
-		Fallbacks:   []middleware.TokenSource{middleware.FromCookie("at"), middleware.FromSubprotocol("access_token.")},
+	view := revocation.New(nofeed{}, revocation.Config{Clock: func() time.Time { return t0 }})
+	a := middleware.New(verifier{"good": nil, "old": tokens.ErrTokenExpired}, view, middleware.Config{
+		Fallbacks: []middleware.TokenSource{middleware.FromCookie("at"), middleware.FromSubprotocol("access_token.")},
 	})
 	return a, view
 }
@@ -101,7 +100,7 @@ func TestPlayerInContext(t *testing.T) {
 			require.Equal(t, http.StatusOK, res.status)
 			assert.Equal(t, map[string]any{
 				"UserUniqueID": "player-1", "OpenID": "open-1", "Nickname": "Hero", "LinkedType": "email",
-				"Country": "KR", "SessionID": "sess-1", "DeviceID": "dev-1",
+				"Country": "KR", "SessionID": "sess-1", "DeviceID": "dev-1", "ExpiresAt": "2026-11-01T13:00:00Z",
 			}, res.body)
 		})
 	}
@@ -209,9 +208,9 @@ func TestAuthenticateServesOtherEntryPoints(t *testing.T) {
 
 	r.Header.Set("Sec-WebSocket-Protocol", "access_token.forged")
 	_, err = a.Authenticate(r, "")
-	var me *middleware.Error
+	var me *account.Error
 	require.ErrorAs(t, err, &me)
-	assert.Equal(t, middleware.CodeTokenInvalid, me.Code)
+	assert.Equal(t, account.CodeTokenInvalid, me.Code)
 }
 
 func TestWithPlayer(t *testing.T) {

@@ -24,6 +24,7 @@ import (
 	"github.com/patrickmn/go-cache"
 
 	"github.com/gameauth/gameauth/storage"
+	"github.com/gameauth/gameauth/tokens"
 )
 
 // Feed is the part of the store the view reconciles from.
@@ -34,13 +35,15 @@ type Feed interface {
 	ListActiveBlocks(ctx context.Context, now time.Time) ([]storage.Block, error)
 }
 
-// Config configures a View. Feed is required.
+// Config configures a View.
 type Config struct {
-	Feed Feed
-	// Retain is how long a revoked session is remembered: the access-token
-	// lifetime plus the verifier's skew. Default 1h5m.
+	// Retain is how long a revoked session is remembered: as long as one
+	// of its access tokens may still be accepted, the access-token lifetime
+	// plus the verifier's clock skew (tokens.Config.Lifetime). Default the
+	// lifetime of tokens.Config's defaults (1h30s).
 	Retain time.Duration
-	// Interval between reconciliations with the store. Default 5s.
+	// Interval between reconciliations with the store. Default
+	// DefaultInterval.
 	Interval time.Duration
 	// Clock is the time source; nil means time.Now.
 	Clock func() time.Time
@@ -82,24 +85,29 @@ type blockEvent struct {
 	block storage.Block
 }
 
+// DefaultInterval is the default time between reconciliations with the
+// store.
+const DefaultInterval = 5 * time.Second
+
 // overlap is how far back each reconciliation re-reads the revocation feed,
 // so that a transaction committed late on another node is not skipped.
 const overlap = 30 * time.Second
 
-// New returns a View. It starts empty; call Sync (or Run) to load it.
-func New(cfg Config) *View {
+// New returns a View reconciled from feed (the store). It starts empty; call
+// Sync (or Run) to load it.
+func New(feed Feed, cfg Config) *View {
 	v := &View{
-		feed:     cfg.Feed,
+		feed:     feed,
 		retain:   cfg.Retain,
 		interval: cfg.Interval,
 		now:      cfg.Clock,
 		log:      cfg.Logger,
 	}
 	if v.retain <= 0 {
-		v.retain = time.Hour + 5*time.Minute
+		v.retain = tokens.Config{}.Lifetime()
 	}
 	if v.interval <= 0 {
-		v.interval = 5 * time.Second
+		v.interval = DefaultInterval
 	}
 	if v.now == nil {
 		v.now = time.Now

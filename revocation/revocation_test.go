@@ -75,7 +75,7 @@ func (c *clock) Add(d time.Duration) {
 var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 
 func newView(f *feed, c *clock) *revocation.View {
-	return revocation.New(revocation.Config{Feed: f, Retain: time.Hour, Clock: c.Now})
+	return revocation.New(f, revocation.Config{Retain: time.Hour, Clock: c.Now})
 }
 
 func TestSessionRevokedUntilRetainPasses(t *testing.T) {
@@ -235,7 +235,7 @@ func TestConcurrentReadersAndWriters(t *testing.T) {
 }
 
 func ExampleView() {
-	view := revocation.New(revocation.Config{Feed: &feed{}})
+	view := revocation.New(&feed{}, revocation.Config{})
 	ctx := context.Background()
 	// The account service reports a sign-out; the middleware asks.
 	view.SessionsRevoked(ctx, []storage.Revocation{{SessionID: "sid-1", Reason: storage.ReasonSignedOut, At: time.Now()}})

@@ -106,7 +106,7 @@ func benchMemory(ctx context.Context, cfg memConfig) (memResult, error) {
 	// references and every byte it keeps counts.
 	now := time.Now()
 	feed := &memFeed{}
-	view := revocation.New(revocation.Config{Feed: feed, Clock: func() time.Time { return now }})
+	view := revocation.New(feed, revocation.Config{Clock: func() time.Time { return now }})
 	before := liveHeap()
 	feed.revs = func() []storage.Revocation {
 		revs := make([]storage.Revocation, cfg.ViewEntries)

@@ -45,11 +45,13 @@ type serverConfig struct {
 
 func startServer(ctx context.Context, cfg serverConfig) (*server, error) {
 	g, err := gameauth.New(ctx, gameauth.Config{
-		Store:           cfg.store,
-		DBPath:          cfg.dbPath,
-		SignInLimit:     -1, // a load test signs in far more than 10 times a minute
-		PasswordHashing: cfg.hashing,
-		Logger:          slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
+		Store:  cfg.store,
+		DBPath: cfg.dbPath,
+		Account: account.Config{
+			SignInLimit:     -1, // a load test signs in far more than 10 times a minute
+			PasswordHashing: cfg.hashing,
+		},
+		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
 	})
 	if err != nil {
 		return nil, err

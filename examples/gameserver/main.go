@@ -33,6 +33,7 @@ import (
 	"github.com/gameauth/gameauth/middleware"
 	"github.com/gameauth/gameauth/storage"
 	"github.com/gameauth/gameauth/storage/postgres"
+	"github.com/gameauth/gameauth/tokens"
 )
 
 func main() {
@@ -81,18 +82,20 @@ func run() error {
 	defer stop()
 
 	cfg := gameauth.Config{
-		DBPath:          o.db,
-		AccessTTL:       o.accessTTL,
-		RefreshTTL:      o.refreshTTL,
-		RefreshGrace:    o.refreshGrace,
-		WithdrawalGrace: o.withdrawalGrace,
-		SignInLimit:     o.signinLimit,
-		Mailer:          logMailer{log},
-		Logger:          log,
-		RedisURL:        o.redis,
+		DBPath: o.db,
+		Tokens: tokens.Config{AccessTTL: o.accessTTL},
+		Account: account.Config{
+			RefreshTTL:      o.refreshTTL,
+			RefreshGrace:    o.refreshGrace,
+			WithdrawalGrace: o.withdrawalGrace,
+			SignInLimit:     o.signinLimit,
+			Mailer:          logMailer{log},
+		},
+		Logger:   log,
+		RedisURL: o.redis,
 	}
 	if o.signinLimit == 0 {
-		cfg.SignInLimit = -1
+		cfg.Account.SignInLimit = -1
 	}
 	var store storage.Store
 	if o.postgres != "" {
@@ -101,7 +104,7 @@ func run() error {
 		}
 		defer store.Close()
 		cfg.Store = store
-		cfg.KeyPropagation = o.keyPropagation
+		cfg.Tokens.KeyPropagation = o.keyPropagation
 	}
 	auth, err := gameauth.New(ctx, cfg)
 	if err != nil {

@@ -18,7 +18,7 @@ import (
 
 func TestWrappedGameServer(t *testing.T) {
 	ctx := context.Background()
-	auth, err := gameauth.New(ctx, gameauth.Config{Store: memory.New(), PasswordHashing: account.Argon2Params{Memory: 64, Time: 1}})
+	auth, err := gameauth.New(ctx, gameauth.Config{Store: memory.New(), Account: account.Config{PasswordHashing: account.Argon2Params{Memory: 64, Time: 1}}})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = auth.Close() })
 	srv := httptest.NewServer(newRouter(auth))

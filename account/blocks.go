@@ -1,0 +1,154 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gameauth/gameauth/storage"
+)
+
+// BlockReason returns the block that key names, while it is in force
+// (docs/API.md /block/reason): one notice, or none for a block that has
+// ended or was lifted. BLOCK_KEY_INVALID for an unknown key.
+func (s *Service) BlockReason(ctx context.Context, key string) ([]BlockNotice, error) {
+	if key == "" {
+		return nil, invalidField("block_key", "is required")
+	}
+	if len(key) > maxSecretField {
+		return nil, ErrBlockKeyInvalid
+	}
+	b, err := s.LookupBlock(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	if !b.ActiveAt(now) {
+		return []BlockNotice{}, nil
+	}
+	n := BlockNotice{PlayerID: b.Subject, Reason: b.Reason, Until: b.Until, Services: b.Services}
+	if !b.Until.IsZero() {
+		n.Remaining = b.Until.Sub(now)
+	}
+	return []BlockNotice{n}, nil
+}
+
+// BlockSpec describes a block to make.
+type BlockSpec struct {
+	// Reason is shown to the player (/block/reason, ErrorData).
+	Reason string
+	// Until is when the block ends by itself; zero: permanent.
+	Until time.Time
+	// Services are the services the block covers, e.g. "chat", which the
+	// host's routes name (middleware). Empty: the whole account, sign-in
+	// included.
+	Services []string
+}
+
+// BlockPlayer blocks a player and returns the block's key, which the player
+// can look the block up by. ErrAccountNotFound for an unknown player.
+func (s *Service) BlockPlayer(ctx context.Context, playerID string, b BlockSpec) (key string, err error) {
+	if playerID == "" {
+		return "", ErrInvalidRequest.with("player ID is empty")
+	}
+	if _, err := s.store.GetAccount(ctx, playerID); err != nil {
+		if errors.Is(err, storage.ErrNotFound) {
+			return "", ErrAccountNotFound
+		}
+		return "", s.unavailable(ctx, "GetAccount", err)
+	}
+	return s.block(ctx, storage.BlockPlayer, playerID, b)
+}
+
+// UnblockPlayer lifts every block of the player in force now. Lifting
+// nothing is not an error.
+func (s *Service) UnblockPlayer(ctx context.Context, playerID string) error {
+	return s.unblock(ctx, storage.BlockPlayer, playerID)
+}
+
+// BlockDevice blocks a device, by the device_id its requests send, and
+// returns the block's key.
+func (s *Service) BlockDevice(ctx context.Context, deviceID string, b BlockSpec) (key string, err error) {
+	if deviceID == "" {
+		return "", ErrInvalidRequest.with("device ID is empty")
+	}
+	return s.block(ctx, storage.BlockDevice, deviceID, b)
+}
+
+// UnblockDevice lifts every block of the device in force now.
+func (s *Service) UnblockDevice(ctx context.Context, deviceID string) error {
+	return s.unblock(ctx, storage.BlockDevice, deviceID)
+}
+
+// LookupBlock returns the block with that key, in force or not, or
+// ErrBlockKeyInvalid.
+func (s *Service) LookupBlock(ctx context.Context, key string) (storage.Block, error) {
+	b, err := s.store.GetBlock(ctx, key)
+	if errors.Is(err, storage.ErrNotFound) {
+		return storage.Block{}, ErrBlockKeyInvalid
+	}
+	if err != nil {
+		return storage.Block{}, s.unavailable(ctx, "GetBlock", err)
+	}
+	return b, nil
+}
+
+func (s *Service) block(ctx context.Context, kind storage.BlockKind, subject string, spec BlockSpec) (string, error) {
+	now := s.clock()
+	if !spec.Until.IsZero() && !spec.Until.After(now) {
+		return "", ErrInvalidRequest.with("block end is not in the future")
+	}
+	var services []string
+	for _, sv := range spec.Services {
+		if sv = strings.TrimSpace(sv); sv != "" && !slices.Contains(services, sv) {
+			services = append(services, sv)
+		}
+	}
+	for attempt := 0; ; attempt++ {
+		b := storage.Block{
+			Key:       newBlockKey(),
+			Kind:      kind,
+			Subject:   subject,
+			Reason:    spec.Reason,
+			Services:  services,
+			CreatedAt: now,
+			Until:     spec.Until,
+		}
+		err := s.store.CreateBlock(ctx, b)
+		if errors.Is(err, storage.ErrConflict) && attempt < 2 {
+			continue // a random key collided
+		}
+		if err != nil {
+			return "", s.unavailable(ctx, "CreateBlock", err)
+		}
+		s.log.InfoContext(ctx, "gameauth: block created", "kind", string(kind), "subject", subject, "until", spec.Until, "services", services)
+		if s.cfg.Events != nil {
+			s.cfg.Events.BlockChanged(ctx, b)
+		}
+		return b.Key, nil
+	}
+}
+
+func (s *Service) unblock(ctx context.Context, kind storage.BlockKind, subject string) error {
+	now := s.clock()
+	active, err := s.store.ActiveBlocks(ctx, kind, subject, now)
+	if err != nil {
+		return s.unavailable(ctx, "ActiveBlocks", err)
+	}
+	if len(active) == 0 {
+		return nil
+	}
+	if _, err := s.store.LiftBlocks(ctx, kind, subject, now); err != nil {
+		return s.unavailable(ctx, "LiftBlocks", err)
+	}
+	s.log.InfoContext(ctx, "gameauth: blocks lifted", "kind", string(kind), "subject", subject, "count", len(active))
+	if s.cfg.Events != nil {
+		for _, b := range active {
+			b.LiftedAt = now
+			s.cfg.Events.BlockChanged(ctx, b)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,34 @@
+package account
+
+import (
+	"context"
+	"time"
+
+	"github.com/gameauth/gameauth/storage"
+)
+
+// What the external tests (package account_test) need of the internals.
+
+// HashWith hashes password with parameters p, as a hash made before a
+// parameter change would be.
+func HashWith(ctx context.Context, p Argon2Params, password string) (string, error) {
+	return newHasher(p.withDefaults(), 1).hash(ctx, password)
+}
+
+// DummyHashParams are the parameters of the hash unknown emails are
+// verified against.
+func (s *Service) DummyHashParams() (Argon2Params, error) {
+	p, _, _, err := decodePHC(s.dummy)
+	return p, err
+}
+
+// HashParams are the parameters new hashes are made with.
+func (s *Service) HashParams() Argon2Params { return s.hasher.params }
+
+// HashRuns counts the argon2 runs so far.
+func (s *Service) HashRuns() int64 { return s.hasher.runs.Load() }
+
+// PlayerAt is a as the contract shows it at, in zone tz.
+func (s *Service) PlayerAt(a storage.Account, tz string, at time.Time) Player {
+	return s.player(a, tz, at)
+}
