@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gameauth/gameauth/internal/testclock"
+
 	. "github.com/gameauth/gameauth/account"
 
 	"github.com/stretchr/testify/require"
@@ -30,26 +32,7 @@ import (
 
 // ---- clock ----
 
-type fakeClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func newClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
+func newClock() *testclock.Clock { return testclock.Default() }
 
 // ---- log capture ----
 
@@ -431,7 +414,7 @@ var tinyArgon = Argon2Params{Memory: 64, Time: 1, Threads: 1}
 
 type env struct {
 	t      testing.TB
-	clock  *fakeClock
+	clock  *testclock.Clock
 	mem    *memory.Store
 	fault  *faultStore
 	toks   *tokens.Suite

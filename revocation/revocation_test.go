@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gameauth/gameauth/internal/testclock"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -60,26 +62,14 @@ func (f *feed) ListActiveBlocks(_ context.Context, now time.Time) ([]storage.Blo
 	return out, nil
 }
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
-
 var t0 = time.Date(2026, 11, 1, 12, 0, 0, 0, time.UTC)
 
-func newView(f *feed, c *clock) *revocation.View {
+func newView(f *feed, c *testclock.Clock) *revocation.View {
 	return revocation.New(f, revocation.Config{Retain: time.Hour, Clock: c.Now})
 }
 
 func TestSessionRevokedUntilRetainPasses(t *testing.T) {
-	c := &clock{t: t0}
+	c := testclock.New(t0)
 	v := newView(&feed{}, c)
 	v.SessionsRevoked(context.Background(), []storage.Revocation{{SessionID: "s1", AccountID: "a", Reason: storage.ReasonReplaced, At: t0}})
 
@@ -90,13 +80,13 @@ func TestSessionRevokedUntilRetainPasses(t *testing.T) {
 	assert.False(t, ok)
 
 	// Once every access token of the session has expired, the entry is moot.
-	c.Add(time.Hour)
+	c.Advance(time.Hour)
 	_, ok = v.SessionRevoked("s1")
 	assert.False(t, ok)
 }
 
 func TestBlockedCoversServices(t *testing.T) {
-	c := &clock{t: t0}
+	c := testclock.New(t0)
 	v := newView(&feed{}, c)
 	ctx := context.Background()
 	v.BlockChanged(ctx, storage.Block{Key: "k1", Kind: storage.BlockPlayer, Subject: "p1", Services: []string{"chat"}, CreatedAt: t0})
@@ -128,7 +118,7 @@ func TestBlockedCoversServices(t *testing.T) {
 	}
 
 	// A block ends by itself at its end.
-	c.Add(time.Minute)
+	c.Advance(time.Minute)
 	_, ok := v.Blocked(storage.BlockPlayer, "p2", "")
 	assert.False(t, ok)
 
@@ -139,7 +129,7 @@ func TestBlockedCoversServices(t *testing.T) {
 }
 
 func TestSyncLoadsAndReconciles(t *testing.T) {
-	c := &clock{t: t0}
+	c := testclock.New(t0)
 	f := &feed{
 		revs: []storage.Revocation{
 			{SessionID: "old", Reason: storage.ReasonSignedOut, At: t0.Add(-2 * time.Hour)},
@@ -161,7 +151,7 @@ func TestSyncLoadsAndReconciles(t *testing.T) {
 
 	// A block made and a session revoked on another node, heard of by no
 	// broadcast, arrive with the next sync; an unblock elsewhere too.
-	c.Add(5 * time.Second)
+	c.Advance(5 * time.Second)
 	f.mu.Lock()
 	f.revs = append(f.revs, storage.Revocation{SessionID: "elsewhere", Reason: storage.ReasonReused, At: c.Now()})
 	f.blocks = []storage.Block{{Key: "k2", Kind: storage.BlockDevice, Subject: "d9", CreatedAt: c.Now()}}
@@ -178,7 +168,7 @@ func TestSyncLoadsAndReconciles(t *testing.T) {
 }
 
 func TestSyncKeepsBlockMadeWhileItRan(t *testing.T) {
-	c := &clock{t: t0}
+	c := testclock.New(t0)
 	f := &feed{}
 	v := newView(f, c)
 	ctx := context.Background()
@@ -193,7 +183,7 @@ func TestSyncKeepsBlockMadeWhileItRan(t *testing.T) {
 }
 
 func TestSyncFailureKeepsView(t *testing.T) {
-	c := &clock{t: t0}
+	c := testclock.New(t0)
 	f := &feed{err: errors.New("store down")}
 	v := newView(f, c)
 	ctx := context.Background()
@@ -205,7 +195,7 @@ func TestSyncFailureKeepsView(t *testing.T) {
 }
 
 func TestConcurrentReadersAndWriters(t *testing.T) {
-	c := &clock{t: t0}
+	c := testclock.New(t0)
 	f := &feed{}
 	v := newView(f, c)
 	ctx, cancel := context.WithCancel(context.Background())

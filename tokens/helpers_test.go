@@ -5,7 +5,8 @@ import (
 	"slices"
 	"sync"
 	"testing"
-	"time"
+
+	"github.com/gameauth/gameauth/internal/testclock"
 
 	"github.com/gameauth/gameauth/storage"
 	"github.com/stretchr/testify/require"
@@ -61,27 +62,7 @@ func (m *memKeys) count(use string) int {
 	return n
 }
 
-// fakeClock is a settable clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *fakeClock {
-	return &fakeClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newClock() *testclock.Clock { return testclock.Default() }
 
 const (
 	testIss = "https://auth.example.test"
@@ -91,7 +72,7 @@ const (
 // fixture is a ring with an issuer and a verifier on a fake clock.
 type fixture struct {
 	store *memKeys
-	clock *fakeClock
+	clock *testclock.Clock
 	ring  *Ring
 	iss   *Issuer
 	ver   *Verifier
