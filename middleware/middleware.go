@@ -167,12 +167,31 @@ func (a *Authenticator) Authenticate(r *http.Request, service string) (Player, e
 	if err != nil {
 		return Player{}, err
 	}
-	if a.view != nil {
-		if err := account.Refusal(a.view, p, service); err != nil {
-			return Player{}, err
-		}
+	if err := a.refusal(p, service); err != nil {
+		return Player{}, err
 	}
 	return p, nil
+}
+
+// AuthenticateToken is Authenticate for a token that came without an HTTP
+// request: a game's own TCP protocol or a WebSocket message.
+func (a *Authenticator) AuthenticateToken(token, service string) (Player, error) {
+	p, err := a.VerifyToken(token)
+	if err != nil {
+		return Player{}, err
+	}
+	if err := a.refusal(p, service); err != nil {
+		return Player{}, err
+	}
+	return p, nil
+}
+
+// refusal is the revocation view's answer to p on a route of service.
+func (a *Authenticator) refusal(p Player, service string) error {
+	if a.view == nil {
+		return nil
+	}
+	return account.Refusal(a.view, p, service)
 }
 
 // Verify verifies the request's access token (Authorization: Bearer, else

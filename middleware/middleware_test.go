@@ -199,7 +199,7 @@ func TestOptional(t *testing.T) {
 }
 
 func TestAuthenticateServesOtherEntryPoints(t *testing.T) {
-	a, _ := setup(t)
+	a, view := setup(t)
 	r := httptest.NewRequest(http.MethodGet, "/ws", nil)
 	r.Header.Set("Sec-WebSocket-Protocol", "access_token.good")
 	p, err := a.Authenticate(r, "")
@@ -211,6 +211,17 @@ func TestAuthenticateServesOtherEntryPoints(t *testing.T) {
 	var me *account.Error
 	require.ErrorAs(t, err, &me)
 	assert.Equal(t, account.CodeTokenInvalid, me.Code)
+
+	// A token that came without a request (a game's own protocol) gets the
+	// same answers, the revocation view's included.
+	p, err = a.AuthenticateToken("good", "")
+	require.NoError(t, err)
+	assert.Equal(t, "player-1", p.UserUniqueID)
+	_, err = a.AuthenticateToken("", "")
+	assert.ErrorIs(t, err, account.ErrTokenMissing)
+	view.SessionsRevoked(context.Background(), []storage.Revocation{{SessionID: "sess-1", Reason: storage.ReasonSignedOut, At: t0}})
+	_, err = a.AuthenticateToken("good", "")
+	assert.ErrorIs(t, err, account.ErrSessionRevoked)
 }
 
 func TestWithPlayer(t *testing.T) {
