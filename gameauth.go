@@ -240,7 +240,7 @@ func (g *GameAuth) every(ctx context.Context, interval time.Duration, what strin
 	}
 }
 
-// Handler is the account handler of API.md, to mount under a prefix:
+// Handler is the account handler of docs/API.md, to mount under a prefix:
 // mux.Handle("/auth/", http.StripPrefix("/auth", auth.Handler())).
 func (g *GameAuth) Handler() http.Handler { return g.handler }
 

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"testing"
@@ -18,10 +19,12 @@ import (
 
 	"github.com/gameauth/gameauth"
 	"github.com/gameauth/gameauth/account"
+	"github.com/gameauth/gameauth/internal/testclock"
 	"github.com/gameauth/gameauth/middleware"
 	"github.com/gameauth/gameauth/revocation"
 	"github.com/gameauth/gameauth/storage/memory"
 	"github.com/gameauth/gameauth/storage/sqlite"
+	"github.com/gameauth/gameauth/tokens"
 )
 
 // cheap keeps argon2 fast in tests.
@@ -289,4 +292,67 @@ func TestBlockedAnswerIsTheSameFromMiddlewareAndHandler(t *testing.T) {
 	fromHandler := call(t, "GET", base+"/auth/token/status", access, nil)
 	assert.Equal(t, "DEVICE_BLOCKED", fromMiddleware.body["ErrorCode"])
 	assert.Equal(t, fromHandler.body, fromMiddleware.body)
+}
+
+// Every part's knobs reach through gameauth.Config: the middleware's token
+// fallbacks and error writer, the handler's trusted proxies, the tokens'
+// lifetime, the service's limits, the clock.
+func TestConfigReachesEveryPart(t *testing.T) {
+	ctx := context.Background()
+	clock := testclock.Default()
+	var written []string
+	auth, err := gameauth.New(ctx, gameauth.Config{
+		Store:   memory.New(),
+		Tokens:  tokens.Config{AccessTTL: 10 * time.Minute},
+		Account: account.Config{PasswordHashing: cheap, SignInLimit: 1},
+		Handler: account.HandlerConfig{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}},
+		Middleware: middleware.Config{
+			Fallbacks: []middleware.TokenSource{middleware.FromSubprotocol("access_token.")},
+			ErrorWriter: func(w http.ResponseWriter, r *http.Request, err error) {
+				written = append(written, err.Error())
+				middleware.WriteError(w, err)
+			},
+		},
+		Clock: clock.Now,
+	})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = auth.Close() })
+	srv := server(t, auth)
+
+	r := call(t, "POST", srv.URL+"/auth/guest/signin", "", map[string]any{"platform": "pc", "device_id": "d1"})
+	require.Equal(t, http.StatusCreated, r.status, r.body)
+	assert.Equal(t, 600.0, r.body["Token"].(map[string]any)["ExpiresIn"], "Tokens.AccessTTL")
+	access, _ := tokensOf(t, r)
+
+	// A WebSocket client offers its token as a subprotocol.
+	req, err := http.NewRequest("GET", srv.URL+"/me", nil)
+	require.NoError(t, err)
+	req.Header.Set("Sec-WebSocket-Protocol", "game.v1, access_token."+access)
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusOK, res.StatusCode, "Middleware.Fallbacks")
+	assert.Equal(t, http.StatusUnauthorized, call(t, "GET", srv.URL+"/me", "", nil).status)
+	assert.Equal(t, []string{"TOKEN_MISSING: no access token"}, written, "Middleware.ErrorWriter")
+
+	// One sign-up a minute per address, and the address is the proxy's
+	// client: a second address still gets its own.
+	signupFrom := func(addr string) int {
+		b, _ := json.Marshal(map[string]any{"platform": "pc", "device_id": "d2"})
+		req, err := http.NewRequest("POST", srv.URL+"/auth/guest/signin", bytes.NewReader(b))
+		require.NoError(t, err)
+		req.Header.Set("X-Forwarded-For", addr)
+		res, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		res.Body.Close()
+		return res.StatusCode
+	}
+	assert.Equal(t, http.StatusCreated, signupFrom("198.51.100.1"))
+	assert.Equal(t, http.StatusTooManyRequests, signupFrom("198.51.100.1"), "Account.SignInLimit")
+	assert.Equal(t, http.StatusCreated, signupFrom("198.51.100.2"), "Handler.TrustedProxies")
+
+	// The clock reaches the tokens: ten minutes and the skew later, the
+	// token has expired.
+	clock.Advance(10*time.Minute + 31*time.Second)
+	assert.Equal(t, "TOKEN_EXPIRED", call(t, "GET", srv.URL+"/me", access, nil).body["ErrorCode"])
 }

@@ -15,10 +15,10 @@ import (
 	"github.com/gameauth/gameauth/storage"
 )
 
-// Tests of API.md rules that a client written against it relies on and that
+// Tests of docs/API.md rules that a client written against it relies on and that
 // the flow tests do not pin on their own.
 
-// API.md: "Unknown request fields are ignored." Every endpoint that reads a
+// docs/API.md: "Unknown request fields are ignored." Every endpoint that reads a
 // body gets fields it does not know, at the top level and nested, next to
 // the ones it does.
 func TestUnknownFieldsIgnored(t *testing.T) {
@@ -82,7 +82,7 @@ func TestUnknownFieldsIgnored(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.Status, r.Raw)
 }
 
-// API.md: "Bodies over 64 KiB get 413": 64 KiB itself is read.
+// docs/API.md: "Bodies over 64 KiB get 413": 64 KiB itself is read.
 func TestBodyLimitBoundary(t *testing.T) {
 	e := newEnv(t)
 	body := func(n int) string {
@@ -103,7 +103,7 @@ func TestBodyLimitBoundary(t *testing.T) {
 	}
 }
 
-// API.md puts WWW-Authenticate on the middleware's errors only; the
+// docs/API.md puts WWW-Authenticate on the middleware's errors only; the
 // handler's answers never carry it.
 func TestHandlerSendsNoWWWAuthenticate(t *testing.T) {
 	e := newEnv(t)
@@ -122,7 +122,7 @@ func TestHandlerSendsNoWWWAuthenticate(t *testing.T) {
 	}
 }
 
-// Every endpoint that API.md marks "Bearer" answers the token rows of the
+// Every endpoint that docs/API.md marks "Bearer" answers the token rows of the
 // error table the same way, on every path and alias.
 func TestBearerEndpointsTokenErrors(t *testing.T) {
 	e := newEnv(t)
@@ -170,7 +170,7 @@ func TestBearerEndpointsTokenErrors(t *testing.T) {
 	}
 }
 
-// API.md: passwords have at least 8 characters, not bytes, wherever a new
+// docs/API.md: passwords have at least 8 characters, not bytes, wherever a new
 // one is set.
 func TestPasswordLengthInCharacters(t *testing.T) {
 	e := newEnv(t)
@@ -202,7 +202,7 @@ func TestPasswordLengthInCharacters(t *testing.T) {
 	require.Equal(t, http.StatusOK, r.Status, "the short password did not spend the code, and the email is normalized: %s", r.Raw)
 }
 
-// API.md: JoinPeriod is whole days since the account was created; Offset is
+// docs/API.md: JoinPeriod is whole days since the account was created; Offset is
 // minutes east of UTC of Timezone, now.
 func TestJoinPeriodAndOffset(t *testing.T) {
 	e := newEnv(t)
@@ -327,7 +327,7 @@ func TestEndedSessionLearnsNoAccountSecrets(t *testing.T) {
 	}
 }
 
-// API.md: nicknames are unique case-insensitively. Two nicknames that are
+// docs/API.md: nicknames are unique case-insensitively. Two nicknames that are
 // the same text in different Unicode normal forms ("é" as one code point or
 // as "e" and a combining accent) look the same and are one nickname; it is
 // kept in NFC.
@@ -374,7 +374,7 @@ func TestInvalidRequestSaysWhatTheFieldMustBe(t *testing.T) {
 	assert.Equal(t, "all: must be a JSON boolean", r.str("Message"))
 }
 
-// API.md: inside the grace window (default 10 s) a client that lost the
+// docs/API.md: inside the grace window (default 10 s) a client that lost the
 // answer to its refresh gets the same new refresh token again, and an access
 // token of the same session; from the window's end on, the old token is
 // reuse. The window runs from the rotation, and a retry does not extend it.
@@ -389,7 +389,7 @@ func TestRefreshGraceWindowBounds(t *testing.T) {
 			if window == 0 {
 				window = DefaultRefreshGrace
 			}
-			require.Equal(t, 10*time.Second, DefaultRefreshGrace, "API.md's default")
+			require.Equal(t, 10*time.Second, DefaultRefreshGrace, "docs/API.md's default")
 
 			p := e.signUp("dev-a")
 			r := e.put("/token/refresh", map[string]any{"refresh_token": p.refresh})
@@ -426,7 +426,7 @@ func TestWithdrawalKeySurvivesKeyRotation(t *testing.T) {
 	require.Equal(t, http.StatusOK, e.put("/withdrawal/search", map[string]any{"withdrawal_key": r.str("WithdrawalKey")}).Status)
 }
 
-// API.md: a withdrawn account signs in nowhere until restored — a guest
+// docs/API.md: a withdrawn account signs in nowhere until restored — a guest
 // with its key included — and after the grace period it counts as purged.
 func TestWithdrawnGuest(t *testing.T) {
 	e := newEnv(t)

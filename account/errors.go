@@ -11,15 +11,15 @@ import (
 	"github.com/gameauth/gameauth/storage"
 )
 
-// Error is an answer of the service that is not a success: API.md's
+// Error is an answer of the service that is not a success: docs/API.md's
 // BaseResponse. It matches another *Error with errors.Is when their codes
 // are equal, so callers test errors.Is(err, account.ErrEmailTaken).
 //
 // Its fields never hold a password, a token, a guest key or a reset code.
 // WithdrawalKey is the one secret it may carry, by design: it is the answer
-// API.md gives a withdrawn player, and Error() leaves it out.
+// docs/API.md gives a withdrawn player, and Error() leaves it out.
 type Error struct {
-	// Code is API.md's ErrorCode, e.g. "ACCOUNT_BLOCKED".
+	// Code is docs/API.md's ErrorCode, e.g. "ACCOUNT_BLOCKED".
 	Code string
 	// Status is the HTTP status the code is answered with.
 	Status int
@@ -64,7 +64,7 @@ func (e *Error) with(msg string) *Error {
 	return &c
 }
 
-// Error codes of API.md.
+// Error codes of docs/API.md.
 const (
 	CodeInvalidRequest          = "INVALID_REQUEST"
 	CodeTokenMissing            = "TOKEN_MISSING"
@@ -150,7 +150,7 @@ func invalidField(field, msg string) *Error {
 	return e
 }
 
-// errorBody is API.md's BaseResponse.
+// errorBody is docs/API.md's BaseResponse.
 type errorBody struct {
 	ErrorCode     string            `json:"ErrorCode"`
 	Message       string            `json:"Message"`
@@ -159,7 +159,7 @@ type errorBody struct {
 	ErrorData     map[string]string `json:"ErrorData,omitempty"`
 }
 
-// WriteError renders err as API.md's BaseResponse with its HTTP status, and
+// WriteError renders err as docs/API.md's BaseResponse with its HTTP status, and
 // Retry-After for RATE_LIMITED. An error that is not an *Error is answered
 // 503 UNAVAILABLE and logged once through slog.Default() (the service logs
 // its own store failures where they happen, so they arrive here already as

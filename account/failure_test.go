@@ -22,7 +22,7 @@ import (
 )
 
 // snapshot is the state of the store as a client can observe it. Accounts
-// past their withdrawal deadline count as gone, purged or not (API.md); a
+// past their withdrawal deadline count as gone, purged or not (docs/API.md); a
 // session that did not exist before and exists revoked after was never
 // handed out, which compare allows.
 type snapshot struct {

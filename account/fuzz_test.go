@@ -19,7 +19,7 @@ var knownCodes = []string{CodeInvalidRequest, CodeTokenMissing, CodeInvalidCrede
 
 // FuzzHandler sends arbitrary bodies, with and without a valid access token,
 // to every endpoint with every method: the handler never panics, and every
-// answer is JSON in API.md's shape with one of its codes. Nothing fails in
+// answer is JSON in docs/API.md's shape with one of its codes. Nothing fails in
 // the store here, so 503 is never right either.
 func FuzzHandler(f *testing.F) {
 	var paths []string
@@ -80,7 +80,7 @@ func FuzzHandler(f *testing.F) {
 		code, _ := out["ErrorCode"].(string)
 		msg, _ := out["Message"].(string)
 		if !slices.Contains(knownCodes, code) || msg == "" {
-			t.Fatalf("%s %s: not API.md's error shape: %s", m, path, rec.Body.String())
+			t.Fatalf("%s %s: not docs/API.md's error shape: %s", m, path, rec.Body.String())
 		}
 		for k := range out {
 			switch k {

@@ -12,7 +12,7 @@ import (
 	"strings"
 )
 
-// MaxBodyBytes is the largest request body the handler reads (API.md: 64
+// MaxBodyBytes is the largest request body the handler reads (docs/API.md: 64
 // KiB); larger bodies are answered 413.
 const MaxBodyBytes = 64 << 10
 
@@ -203,7 +203,7 @@ func bearer[Req any](h *handler, f func(ctx context.Context, p Principal, req *R
 
 func (d deviceFields) device() deviceFields { return d }
 
-// info is the device info and time zone, trimmed where API.md's rules
+// info is the device info and time zone, trimmed where docs/API.md's rules
 // compare them.
 func (d deviceFields) info() (DeviceInfo, string) {
 	return DeviceInfo{

@@ -631,7 +631,7 @@ func (e *env) withdraw(p player, body map[string]any) string {
 	return k
 }
 
-// requireError checks API.md's error shape.
+// requireError checks docs/API.md's error shape.
 func requireError(t testing.TB, r resp, status int, code string) {
 	t.Helper()
 	require.Equal(t, status, r.Status, r.Raw)

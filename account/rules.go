@@ -19,12 +19,12 @@ import (
 	"github.com/gameauth/gameauth/storage"
 )
 
-// Limits on request fields that API.md leaves open.
+// Limits on request fields that docs/API.md leaves open.
 const (
-	minPasswordRunes = 8    // API.md
+	minPasswordRunes = 8    // docs/API.md
 	maxPasswordBytes = 1024 // argon2 takes any length; this bounds the work
 	maxEmailBytes    = 254  // RFC 5321 path limit
-	maxNicknameRunes = 20   // API.md
+	maxNicknameRunes = 20   // docs/API.md
 	maxMemoRunes     = 1000
 	maxDeviceField   = 256 // device_id, device_model, device_os
 	maxShortField    = 64  // platform, device_language, timezone
@@ -78,7 +78,7 @@ func newResetCode() string {
 // guestLinkID is how a guest key is stored: the hex SHA-256.
 func guestLinkID(key string) string { return hex.EncodeToString(hashSecret(key)) }
 
-// normalizeEmail is API.md's normalized form: trimmed, lower-cased.
+// normalizeEmail is docs/API.md's normalized form: trimmed, lower-cased.
 func normalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
 
 // checkEmail checks a normalized address: one plain addr-spec, no display
@@ -97,7 +97,7 @@ func checkEmail(field, e string) error {
 	return nil
 }
 
-// checkNewPassword applies API.md's rule (at least 8 characters) and a
+// checkNewPassword applies docs/API.md's rule (at least 8 characters) and a
 // generous upper bound.
 func checkNewPassword(field, p string) error {
 	if p == "" {
@@ -127,7 +127,7 @@ func checkPresented(field, p string) error {
 	return nil
 }
 
-// checkNickname applies API.md's rules to n and returns it in Unicode NFC,
+// checkNickname applies docs/API.md's rules to n and returns it in Unicode NFC,
 // the form it is stored, compared and answered in: 1 to 20 characters, no
 // leading or trailing blanks, no control characters. NFC makes the same
 // text one nickname whichever normal form the client sent ("é" as one code
@@ -162,7 +162,7 @@ func checkNickname(n string) (string, error) {
 
 func blank(r rune) bool { return unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) }
 
-// checkDevice checks API.md's device info: platform and device_id required.
+// checkDevice checks docs/API.md's device info: platform and device_id required.
 func checkDevice(d DeviceInfo) error {
 	switch {
 	case d.Platform == "":

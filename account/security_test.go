@@ -355,7 +355,7 @@ func TestRehashOnSignIn(t *testing.T) {
 	e.signIn(p, "dev-a")
 }
 
-// ---- every error row of API.md ----
+// ---- every error row of docs/API.md ----
 
 func TestErrorTable(t *testing.T) {
 	ctx := context.Background()
@@ -498,5 +498,5 @@ func TestErrorTable(t *testing.T) {
 		}
 	}
 	sort.Strings(missing)
-	assert.Empty(t, missing, "every row of API.md is pinned")
+	assert.Empty(t, missing, "every row of docs/API.md is pinned")
 }

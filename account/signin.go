@@ -63,7 +63,7 @@ func (s *Service) startSession(ctx context.Context, a storage.Account, c Client,
 	}, nil
 }
 
-// takenAnswer maps a unique-field conflict to its API.md answer.
+// takenAnswer maps a unique-field conflict to its docs/API.md answer.
 func (s *Service) takenAnswer(ctx context.Context, op, field, linkType string, err error) error {
 	switch {
 	case field == storage.FieldNickname:
@@ -77,7 +77,7 @@ func (s *Service) takenAnswer(ctx context.Context, op, field, linkType string, e
 // freeConflict looks at who holds the unique value a write conflicted on.
 // A holder whose withdrawal is past its deadline counts as purged: it is
 // purged now and freeConflict returns nil, so the caller retries once.
-// Otherwise it returns the API.md answer (EMAIL_TAKEN, NICKNAME_TAKEN).
+// Otherwise it returns the docs/API.md answer (EMAIL_TAKEN, NICKNAME_TAKEN).
 func (s *Service) freeConflict(ctx context.Context, op string, cerr error, link *storage.Link, nickname, self string, now time.Time) error {
 	field := storage.ConflictField(cerr)
 	type lookup struct {

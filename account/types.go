@@ -8,7 +8,7 @@ import (
 	"github.com/gameauth/gameauth/tokens"
 )
 
-// DeviceInfo is the device a sign-in request comes from (API.md "Device
+// DeviceInfo is the device a sign-in request comes from (docs/API.md "Device
 // info"). Platform and DeviceID are required where a flow takes one.
 type DeviceInfo struct {
 	Platform       string
@@ -64,7 +64,7 @@ func PrincipalOf(c *tokens.Claims) Principal {
 	}
 }
 
-// Player is a player as the contract shows them (API.md's Player object).
+// Player is a player as the contract shows them (docs/API.md's Player object).
 type Player struct {
 	UserUniqueID string
 	OpenID       string

@@ -8,7 +8,7 @@ import (
 // PascalCase. They live on the handler's side only; the service speaks the
 // domain types of types.go.
 
-// deviceFields are API.md's device info, plus an optional IANA time zone.
+// deviceFields are docs/API.md's device info, plus an optional IANA time zone.
 type deviceFields struct {
 	Platform       string `json:"platform"`
 	DeviceID       string `json:"device_id"`
@@ -83,7 +83,7 @@ type statusOnly struct {
 	Status string `json:"Status"`
 }
 
-// playerJSON is API.md's Player object.
+// playerJSON is docs/API.md's Player object.
 type playerJSON struct {
 	UserUniqueID               string  `json:"UserUniqueID"`
 	OpenID                     string  `json:"OpenID"`
@@ -122,7 +122,7 @@ func playerBody(p Player) playerJSON {
 	}
 }
 
-// tokenResponse is API.md's TokenResponse.
+// tokenResponse is docs/API.md's TokenResponse.
 type tokenResponse struct {
 	Token struct {
 		AccessToken  string `json:"AccessToken"`
@@ -165,7 +165,7 @@ type searchResponse struct {
 	WithdrawalDate string `json:"WithdrawalDate"`
 }
 
-// blockItem is one item of API.md's /block/reason answer.
+// blockItem is one item of docs/API.md's /block/reason answer.
 type blockItem struct {
 	UserID          string   `json:"UserId"`
 	Reason          string   `json:"Reason"`

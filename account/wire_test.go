@@ -672,7 +672,7 @@ func TestJWKS(t *testing.T) {
 	assert.Equal(t, "GET", r.Header.Get("Allow"))
 }
 
-// Every path and alias of API.md, with the methods it allows.
+// Every path and alias of docs/API.md, with the methods it allows.
 var routeTable = []struct {
 	allow string
 	paths []string

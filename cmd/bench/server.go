@@ -102,7 +102,7 @@ func writePlayer(w http.ResponseWriter, p *middleware.Player) {
 	_ = json.NewEncoder(w).Encode(p)
 }
 
-// tokenResponse is API.md's TokenResponse, as far as the benchmark reads it.
+// tokenResponse is docs/API.md's TokenResponse, as far as the benchmark reads it.
 type tokenResponse struct {
 	Token struct {
 		AccessToken  string
