@@ -210,19 +210,18 @@ func (s *Service) SignUpEmail(ctx context.Context, c Client, email, password, ni
 	if err != nil {
 		return nil, s.internal(ctx, "hash", err)
 	}
-	tz, _ := s.zone(c.Timezone, "", now)
-	a := storage.Account{
-		ID:           newAccountID(),
-		OpenID:       newOpenID(),
-		LinkedType:   storage.LinkEmail,
-		LinkedID:     email,
-		PasswordHash: hash,
-		Nickname:     nick,
-		Country:      s.country(ctx, c),
-		Timezone:     tz,
-		CreatedAt:    now,
-		UpdatedAt:    now,
-	}
+	return s.signUp(ctx, c, storage.Account{LinkedType: storage.LinkEmail, LinkedID: email, PasswordHash: hash, Nickname: nick}, now)
+}
+
+// signUp creates a — its IDs, country, time zone and times filled in here —
+// and signs it in on c's device: a sign-in that created the account.
+// Creating the session is the last write; if it fails, the account goes
+// again.
+func (s *Service) signUp(ctx context.Context, c Client, a storage.Account, now time.Time) (*Grant, error) {
+	a.ID, a.OpenID = newAccountID(), newOpenID()
+	a.Country = s.country(ctx, c)
+	a.Timezone, _ = s.zone(c.Timezone, "", now)
+	a.CreatedAt, a.UpdatedAt = now, now
 	if err := s.createAccount(ctx, &a, now); err != nil {
 		return nil, err
 	}
@@ -328,27 +327,11 @@ func (s *Service) SignInGuest(ctx context.Context, c Client, key string) (*Grant
 			return nil, err
 		}
 		key = newGuestKey()
-		tz, _ := s.zone(c.Timezone, "", now)
-		a := storage.Account{
-			ID:         newAccountID(),
-			OpenID:     newOpenID(),
-			LinkedType: storage.LinkGuest,
-			LinkedID:   guestLinkID(key),
-			Country:    s.country(ctx, c),
-			Timezone:   tz,
-			CreatedAt:  now,
-			UpdatedAt:  now,
-		}
-		if err := s.createAccount(ctx, &a, now); err != nil {
-			return nil, err
-		}
-		res, err := s.startSession(ctx, a, c, now, s.keep, func(ctx context.Context) error {
-			return s.store.DeleteAccount(ctx, a.ID)
-		})
+		res, err := s.signUp(ctx, c, storage.Account{LinkedType: storage.LinkGuest, LinkedID: guestLinkID(key)}, now)
 		if err != nil {
 			return nil, err
 		}
-		res.Created, res.GuestKey = true, key
+		res.GuestKey = key
 		return res, nil
 	}
 	link := guestLinkID(key)

@@ -163,14 +163,7 @@ func (a *Authenticator) Wrap(opts ...Option) func(http.Handler) http.Handler {
 // Require does, for entry points that are not plain handlers (a WebSocket
 // upgrade, a custom router).
 func (a *Authenticator) Authenticate(r *http.Request, service string) (Player, error) {
-	p, err := a.Verify(r)
-	if err != nil {
-		return Player{}, err
-	}
-	if err := a.refusal(p, service); err != nil {
-		return Player{}, err
-	}
-	return p, nil
+	return a.AuthenticateToken(a.token(r), service)
 }
 
 // AuthenticateToken is Authenticate for a token that came without an HTTP
@@ -180,18 +173,12 @@ func (a *Authenticator) AuthenticateToken(token, service string) (Player, error)
 	if err != nil {
 		return Player{}, err
 	}
-	if err := a.refusal(p, service); err != nil {
-		return Player{}, err
+	if a.view != nil {
+		if err := account.Refusal(a.view, p, service); err != nil {
+			return Player{}, err
+		}
 	}
 	return p, nil
-}
-
-// refusal is the revocation view's answer to p on a route of service.
-func (a *Authenticator) refusal(p Player, service string) error {
-	if a.view == nil {
-		return nil
-	}
-	return account.Refusal(a.view, p, service)
 }
 
 // Verify verifies the request's access token (Authorization: Bearer, else
@@ -200,15 +187,7 @@ func (a *Authenticator) refusal(p Player, service string) error {
 // handler's Bearer endpoints start here, and the service's flows then check
 // the player's state.
 func (a *Authenticator) Verify(r *http.Request) (Player, error) {
-	tok := bearer(r)
-	if tok == "" {
-		for _, src := range a.cfg.Fallbacks {
-			if tok = src(r); tok != "" {
-				break
-			}
-		}
-	}
-	return a.VerifyToken(tok)
+	return a.VerifyToken(a.token(r))
 }
 
 // VerifyToken is Verify for a token that came some other way.
@@ -224,6 +203,19 @@ func (a *Authenticator) VerifyToken(tok string) (Player, error) {
 		return Player{}, account.ErrTokenInvalid
 	}
 	return account.PrincipalOf(&c), nil
+}
+
+// token is the request's access token: the Authorization header's, else
+// the first a fallback finds, else "".
+func (a *Authenticator) token(r *http.Request) string {
+	tok := bearer(r)
+	for _, src := range a.cfg.Fallbacks {
+		if tok != "" {
+			break
+		}
+		tok = src(r)
+	}
+	return tok
 }
 
 // bearer returns the token of an "Authorization: Bearer <token>" header.
