@@ -35,9 +35,10 @@ import (
 // A call whose session the statement did not rotate (a retry, a reuse, a
 // held, revoked, expired or missing session, a locked row) is judged on
 // its own, as Refresh always does; so is every call of a statement that
-// failed, with its own context. A failed statement may have committed
-// before the failure reached us (a lost connection): the judgement then
-// finds the rotation, as a client's retry would.
+// failed, with its own context — and a statement fails, cancelled, as soon
+// as one of its callers gives up (see batchContext). A failed statement may
+// have committed before the failure reached us (a lost connection): the
+// judgement then finds the rotation, as a client's retry would.
 
 // DefaultRefreshBatch is the most refreshes Open and New put in one
 // statement unless RefreshBatch says otherwise.
@@ -50,9 +51,10 @@ func RefreshBatch(n int) Option {
 	return func(o *options) { o.batch = n }
 }
 
-// rotateManySQL is rotateSQL for several sessions at once: $1..$4 are
-// arrays (session IDs, presented hashes, next hashes, times), one element
-// per refresh, and each result row starts with the 1-based position of the
+// rotateManySQL is rotateSQL for several sessions at once: $1..$5 are
+// arrays (session IDs, presented hashes, next hashes, times, the times a
+// rotation is stamped with before any wait in PostgreSQL), one element per
+// refresh, and each result row starts with the 1-based position of the
 // refresh it rotated. The sessions are distinct. CTE l locks, in ID order,
 // the sessions whose presented hash is current, skipping rows another
 // transaction has locked; the UPDATE touches only those, and repeats the
@@ -60,9 +62,10 @@ func RefreshBatch(n int) Option {
 // snapshot and the lock is judged again on the row as it now is.
 //
 //	$1 session IDs, $2 presented hashes, $3 next hashes (NULL if empty),
-//	$4 nows, $5 BlockPlayer, $6 BlockDevice
+//	$4 nows, $5 stamps, $6 BlockPlayer, $7 BlockDevice
 var rotateManySQL = `WITH r AS (
-	SELECT * FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::timestamptz[]) WITH ORDINALITY AS r(id, presented, next, now, n)
+	SELECT * FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::timestamptz[], $5::timestamptz[])
+		WITH ORDINALITY AS r(id, presented, next, now, stamp, n)
 ), l AS (
 	SELECT r.* FROM gameauth_sessions s JOIN r ON s.id = r.id
 	WHERE s.refresh_hash = r.presented AND s.revoked_at IS NULL AND s.expires_at > r.now
@@ -70,11 +73,11 @@ var rotateManySQL = `WITH r AS (
 	FOR UPDATE OF s SKIP LOCKED
 )
 UPDATE gameauth_sessions s
-SET prev_refresh_hash = s.refresh_hash, refresh_hash = l.next, generation = s.generation + 1, rotated_at = l.now
+SET prev_refresh_hash = s.refresh_hash, refresh_hash = l.next, generation = s.generation + 1, rotated_at = ` + stampSQL("l.stamp") + `
 FROM l, gameauth_accounts a
 WHERE s.id = l.id AND s.refresh_hash = l.presented AND s.revoked_at IS NULL AND s.expires_at > l.now
 	AND a.id = s.account_id
-	AND NOT ` + heldSQL("s", "l.now", "$5", "$6") + `
+	AND NOT ` + heldSQL("s", "l.now", "$6", "$7") + `
 RETURNING l.n, ` + prefixed("s.", sessionCols) + `, ` + prefixed("a.", accountCols)
 
 // batcher is the queue of a store's refreshes.
@@ -89,9 +92,10 @@ type batcher struct {
 
 // refreshCall is one Refresh waiting on the queue.
 type refreshCall struct {
-	ctx context.Context
-	id  string
-	r   storage.Rotation // its hashes the call's own copies
+	ctx    context.Context
+	id     string
+	r      storage.Rotation // its hashes the call's own copies
+	queued time.Time        // when it joined the queue
 
 	done    chan struct{} // closed when the fields below are set
 	st      storage.RefreshState
@@ -109,7 +113,7 @@ func (s *Store) rotate(ctx context.Context, id string, r storage.Rotation) (st s
 	// The statement may outlive the call (see batchContext): it must not
 	// read the caller's slices after the call returns.
 	r.Presented, r.Next = slices.Clone(r.Presented), slices.Clone(r.Next)
-	c := &refreshCall{ctx: ctx, id: id, r: r, done: make(chan struct{})}
+	c := &refreshCall{ctx: ctx, id: id, r: r, queued: time.Now(), done: make(chan struct{})}
 	b.mu.Lock()
 	b.queue = append(b.queue, c)
 	start := !b.running
@@ -204,8 +208,12 @@ func (s *Store) rotateMany(batch []*refreshCall) {
 	presented := make([][]byte, len(batch))
 	next := make([][]byte, len(batch))
 	nows := make([]time.Time, len(batch))
+	stamps := make([]time.Time, len(batch))
 	for i, c := range batch {
-		ids[i], presented[i], nows[i] = c.id, c.r.Presented, c.r.Now
+		ids[i], presented[i], nows[i], stamps[i] = c.id, c.r.Presented, c.r.Now, c.r.Now
+		if wait := time.Since(c.queued); wait > lateAfter {
+			stamps[i] = c.r.Now.Add(wait) // see lateAfter
+		}
 		if len(c.r.Next) > 0 {
 			next[i] = c.r.Next
 		}
@@ -213,7 +221,7 @@ func (s *Store) rotateMany(batch []*refreshCall) {
 	if s.hook(ctx, len(batch)) != nil {
 		return
 	}
-	rows, err := s.pool.Query(ctx, s.rotateManySQL, ids, presented, next, nows,
+	rows, err := s.pool.Query(ctx, s.rotateManySQL, ids, presented, next, nows, stamps,
 		string(storage.BlockPlayer), string(storage.BlockDevice))
 	if err != nil || s.scanRotated(rows, batch) != nil {
 		// The statement failed: its rows, if any came, were not
@@ -256,20 +264,19 @@ func (s *Store) hook(ctx context.Context, n int) error {
 }
 
 // batchContext is the context a statement for batch runs in: the values
-// of its first call's context (by session ID), and cancelled only once
-// every caller has stopped waiting, so that one caller giving up does not
-// fail the others.
+// of its first call's context (by session ID), cancelled as soon as any of
+// its callers stops waiting. A caller that gave up must not have its
+// rotation committed later: its client never saw the successor, and its
+// retry, judged against a rotation stamped with the first request's time,
+// could fall outside the grace window and revoke the session (a stall of
+// the sessions table did exactly that). The callers still waiting lose
+// nothing: a failed statement sends each of them to be judged alone, on
+// its own context.
 func batchContext(batch []*refreshCall) (context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithCancel(context.WithoutCancel(batch[0].ctx))
-	waiting := atomic.Int64{}
-	waiting.Store(int64(len(batch)))
 	stops := make([]func() bool, len(batch))
 	for i, c := range batch {
-		stops[i] = context.AfterFunc(c.ctx, func() {
-			if waiting.Add(-1) == 0 {
-				cancel()
-			}
-		})
+		stops[i] = context.AfterFunc(c.ctx, cancel)
 	}
 	return ctx, func() {
 		for _, stop := range stops {

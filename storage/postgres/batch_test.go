@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -280,8 +281,9 @@ func TestRefreshBatchCallerGivesUp(t *testing.T) {
 }
 
 // TestRefreshBatchOneLeavesStatement: a caller giving up on a statement it
-// is in does not cancel it for the others; its own rotation may then be
-// done, and its retry inside the grace window gets it.
+// is in cancels the statement, so that its rotation is not committed later
+// behind its back; the others are judged alone and rotate, and the one who
+// gave up finds its token still current when it comes back.
 func TestRefreshBatchOneLeavesStatement(t *testing.T) {
 	s := batchFixture(t, 3)
 	g := newGate(s)
@@ -320,12 +322,15 @@ func TestRefreshBatchOneLeavesStatement(t *testing.T) {
 	require.ErrorIs(t, <-quit, context.Canceled)
 	close(release)
 	wg.Wait()
-	assert.Equal(t, int64(1), other.Session.Generation, "s2's statement went on")
+	assert.Equal(t, int64(1), other.Session.Generation, "s2 was judged alone and rotated")
 	requireRotatedOnce(t, s, "s2")
-	requireRotatedOnce(t, s, "s1")
-	got, err := s.Refresh(bg, "s1", rot("s1"))
-	require.NoError(t, err, "the retry is inside the grace window")
-	assert.Equal(t, []byte("h1-s1"), got.Session.RefreshHash)
+	assert.Equal(t, int64(2), postgres.Fallbacks(s), "the cancelled statement's two calls went to be judged alone")
+	got, err := s.GetSession(bg, "s1")
+	require.NoError(t, err)
+	assert.Equal(t, int64(0), got.Generation, "s1's rotation was not done behind its caller's back")
+	st, err := s.Refresh(bg, "s1", rot("s1"))
+	require.NoError(t, err)
+	assert.Equal(t, []byte("h1-s1"), st.Session.RefreshHash, "its retry rotates")
 	requireRotatedOnce(t, s, "s1")
 }
 
@@ -502,4 +507,85 @@ func TestRefreshBatchMixed(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, st, got.Generation, id)
 	}
+}
+
+// TestLateCommitKeepsTheSession is the stall of issue 13: refreshes wait on
+// a locked sessions table while some of their clients give up; a rotation
+// commits when the lock goes, long after its client asked. That client, which
+// never saw the successor, retries its token afterwards: the retry must be
+// judged from when the rotation took effect, not from when it was asked for,
+// and get the successor instead of a reuse that revokes the session.
+func TestLateCommitKeepsTheSession(t *testing.T) {
+	const stall = 2500 * time.Millisecond
+	grace := 10 * time.Second
+	rotation := func(id string) storage.Rotation {
+		return storage.Rotation{Presented: []byte("h0-" + id), Next: []byte("h1-" + id), Now: t0, Grace: grace}
+	}
+	// locked holds an ACCESS EXCLUSIVE lock on the sessions table, as an
+	// operator's LOCK TABLE or a migration would, until release is called.
+	locked := func(t *testing.T, pool *pgxpool.Pool, schema string) (release func()) {
+		lock, err := pool.Begin(context.Background())
+		require.NoError(t, err)
+		_, err = lock.Exec(context.Background(), `LOCK TABLE `+pgx.Identifier{schema, "gameauth_sessions"}.Sanitize()+` IN ACCESS EXCLUSIVE MODE`)
+		require.NoError(t, err)
+		return func() { require.NoError(t, lock.Commit(context.Background())) }
+	}
+	retryAfterStall := func(t *testing.T, s *postgres.Store, id string) {
+		t.Helper()
+		retry := rotation(id)
+		retry.Now = t0.Add(grace + time.Second) // past the window counted from the request
+		st, err := s.Refresh(context.Background(), id, retry)
+		require.NoError(t, err, "a retry of a token whose successor the client never received")
+		assert.Equal(t, []byte("h1-"+id), st.Session.RefreshHash)
+		assert.False(t, st.Session.Revoked())
+	}
+
+	t.Run("batched, its caller gave up", func(t *testing.T) {
+		s, schema := batchFixtureIn(t, 3)
+		release := locked(t, testPool(t, 2), schema)
+		ctx := context.Background()
+		// s2's statement waits on the lock until its caller gives up, and
+		// the runner sends the next: s0 and s1, queued meanwhile, together.
+		first, cancelFirst := context.WithTimeout(ctx, 300*time.Millisecond)
+		defer cancelFirst()
+		done := make(chan error, 3)
+		go func() { _, err := s.Refresh(first, "s2", rotation("s2")); done <- err }()
+		require.Eventually(t, func() bool { return postgres.Queued(s) == 0 }, 5*time.Second, time.Millisecond)
+		gaveUp, cancel := context.WithTimeout(ctx, 1500*time.Millisecond)
+		defer cancel()
+		go func() { _, err := s.Refresh(gaveUp, "s0", rotation("s0")); done <- err }()
+		go func() { _, err := s.Refresh(ctx, "s1", rotation("s1")); done <- err }() // keeps the statement going
+		waitQueued(t, s, 2)
+		require.ErrorIs(t, <-done, context.DeadlineExceeded, "s2's caller gave up")
+		require.ErrorIs(t, <-done, context.DeadlineExceeded, "s0's caller gave up in the statement it shares with s1")
+		time.Sleep(stall - 1500*time.Millisecond)
+		release()
+		require.NoError(t, <-done)
+		retryAfterStall(t, s, "s0")
+	})
+
+	t.Run("alone, its answer lost", func(t *testing.T) {
+		pool := testPool(t, 4)
+		schema := freshSchema(t, pool)
+		s, err := postgres.New(context.Background(), pool, postgres.Schema(schema), postgres.RefreshBatch(1))
+		require.NoError(t, err)
+		ctx := context.Background()
+		require.NoError(t, s.CreateAccount(ctx, account("a1", "1@x", "")))
+		_, err = s.CreateSession(ctx, session("s1", "a1"), 0)
+		require.NoError(t, err)
+		// A statement a server has run before is prepared: it waits on the
+		// lock when it is bound, in the transaction it runs in.
+		require.NoError(t, s.CreateAccount(ctx, account("a2", "2@x", "")))
+		_, err = s.CreateSession(ctx, session("s2", "a2"), 0)
+		require.NoError(t, err)
+		_, err = s.Refresh(ctx, "s2", rotation("s2"))
+		require.NoError(t, err)
+		release := locked(t, testPool(t, 2), schema)
+		done := make(chan error, 1)
+		go func() { _, err := s.Refresh(ctx, "s1", rotation("s1")); done <- err }()
+		time.Sleep(stall)
+		release()
+		require.NoError(t, <-done) // the answer a client that timed out never read
+		retryAfterStall(t, s, "s1")
+	})
 }

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"time"
 
@@ -64,7 +65,7 @@ var refreshSQL = `WITH s AS (
 	FROM s JOIN a ON true
 ), adv AS (
 	UPDATE gameauth_sessions
-	SET prev_refresh_hash = refresh_hash, refresh_hash = $4, generation = generation + 1, rotated_at = $2
+	SET prev_refresh_hash = refresh_hash, refresh_hash = $4, generation = generation + 1, rotated_at = ` + stampSQL("$2::timestamptz") + `
 	WHERE id = $1 AND (SELECT verdict FROM v) = 4
 		AND refresh_hash = $3 AND revoked_at IS NULL AND expires_at > $2
 	RETURNING ` + sessionCols + `
@@ -91,12 +92,33 @@ ORDER BY x.step LIMIT 1`
 //	$1 session ID, $2 now, $3 presented hash, $4 next hash (NULL if empty),
 //	$5 BlockPlayer, $6 BlockDevice
 var rotateSQL = `UPDATE gameauth_sessions s
-SET prev_refresh_hash = s.refresh_hash, refresh_hash = $4, generation = s.generation + 1, rotated_at = $2
+SET prev_refresh_hash = s.refresh_hash, refresh_hash = $4, generation = s.generation + 1, rotated_at = ` + stampSQL("$2::timestamptz") + `
 FROM gameauth_accounts a
 WHERE s.id = $1 AND s.refresh_hash = $3 AND s.revoked_at IS NULL AND s.expires_at > $2
 	AND a.id = s.account_id
 	AND NOT ` + heldSQL("s", "$2", "$5", "$6") + `
 RETURNING ` + prefixed("s.", sessionCols) + `, ` + prefixed("a.", accountCols)
+
+// lateAfter is how long a rotation may wait to take effect — on a lock, in
+// the batch queue — and still be stamped with the time it was asked for.
+// One that waited longer is stamped with the time it took effect (in the
+// caller's clock: its Now plus the wait), because its client cannot have
+// received the successor before then: the grace window for the client's
+// retry counts from there, and a client whose request hung on a stalled
+// table does not lose its session to a commit it never saw.
+const lateAfter = time.Second
+
+// stampSQL is the RotatedAt of a rotation asked for at now (SQL of a
+// timestamptz): now, plus the time the statement waited in PostgreSQL (a
+// lock) when that is longer than lateAfter. clock_timestamp() is read when
+// the row is written, after any lock wait; transaction_timestamp() when the
+// statement's own transaction began, before it: the rotations run as
+// single statements, and a prepared statement may wait on a lock while it
+// is parsed or bound, before the message statement_timestamp() marks.
+func stampSQL(now string) string {
+	return now + ` + CASE WHEN clock_timestamp() - transaction_timestamp() > make_interval(secs => ` +
+		strconv.FormatFloat(lateAfter.Seconds(), 'f', -1, 64) + `) THEN clock_timestamp() - transaction_timestamp() ELSE interval '0' END`
+}
 
 // heldSQL is sqlstore.HeldSQL for PostgreSQL. OFFSET 0 keeps each EXISTS a
 // subquery run for the one session row, an index probe by (kind, subject) or

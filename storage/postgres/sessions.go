@@ -86,7 +86,7 @@ type rotateOps struct{ s *Store }
 
 func (o rotateOps) Advance(ctx context.Context, id string, r storage.Rotation) (storage.Session, bool, error) {
 	return sqlstore.Applied(scanSession(o.s.pool.QueryRow(ctx, o.s.q(`UPDATE gameauth_sessions
-		SET prev_refresh_hash = refresh_hash, refresh_hash = $1, generation = generation + 1, rotated_at = $2
+		SET prev_refresh_hash = refresh_hash, refresh_hash = $1, generation = generation + 1, rotated_at = `+stampSQL("$2::timestamptz")+`
 		WHERE id = $3 AND refresh_hash = $4 AND revoked_at IS NULL AND expires_at > $2
 		RETURNING `+sessionCols),
 		bytesArg(r.Next), tsArg(r.Now), id, r.Presented)))
