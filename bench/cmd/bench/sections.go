@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gameauth/gameauth/internal/gobench"
+	"github.com/gameauth/gameauth/bench/internal/gobench"
 )
 
 // middlewareSection quotes BenchmarkMiddleware (package middleware).
