@@ -133,6 +133,70 @@ func TestMiddlewareSection(t *testing.T) {
 	require.Error(t, err, "a missing benchmark is an error, not a blank row")
 }
 
+const tokensOutput = `cpu: AMD EPYC
+BenchmarkVerify/eddsa-uncached-2         	   18000	     63298 ns/op	     921 B/op	      14 allocs/op
+BenchmarkVerify/eddsa-cached-2           	10000000	       111.4 ns/op	       0 B/op	       0 allocs/op
+BenchmarkVerify/floor-ed25519-2          	   19000	     61329 ns/op	       0 B/op	       0 allocs/op
+BenchmarkVerify/golang-jwt-eddsa-2       	   16000	     70727 ns/op	    3376 B/op	      58 allocs/op
+BenchmarkIssue/eddsa-2                   	   40000	     29562 ns/op	    1600 B/op	       7 allocs/op
+BenchmarkIssue/floor-ed25519-2           	   43000	     27664 ns/op	       0 B/op	       0 allocs/op
+`
+
+func TestTokensSection(t *testing.T) {
+	parse := func(t *testing.T) gobench.Set {
+		set, err := gobench.Parse(strings.NewReader(tokensOutput))
+		require.NoError(t, err)
+		return set
+	}
+	statuses := func(ts []target) []status {
+		var out []status
+		for _, tg := range ts {
+			out = append(out, tg.Status)
+		}
+		return out
+	}
+	tests := []struct {
+		name   string
+		change func(set gobench.Set)
+		want   []status // uncached vs floor, uncached vs golang-jwt, cached, issue
+	}{
+		{"all met", func(gobench.Set) {}, []status{met, met, met, met}},
+		{"uncached over 1.15× the floor", func(set gobench.Set) { set.By["Verify/eddsa-uncached"].NsOp = []float64{70600} },
+			[]status{missed, met, met, met}},
+		{"uncached slower than golang-jwt", func(set gobench.Set) { set.By["Verify/golang-jwt-eddsa"].NsOp = []float64{63000} },
+			[]status{met, missed, met, met}},
+		{"cached over 1 µs", func(set gobench.Set) { set.By["Verify/eddsa-cached"].NsOp = []float64{1001} },
+			[]status{met, met, missed, met}},
+		{"cached allocates 4 times", func(set gobench.Set) { set.By["Verify/eddsa-cached"].Allocs = 4 },
+			[]status{met, met, missed, met}},
+		{"issue over 1.3× the floor", func(set gobench.Set) { set.By["Issue/eddsa"].NsOp = []float64{36000} },
+			[]status{met, met, met, missed}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			set := parse(t)
+			tt.change(set)
+			s, targets, err := tokensSection(set, 1)
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, statuses(targets))
+			require.Len(t, s.Tables, 1)
+			assert.Len(t, s.Tables[0].Rows, 6)
+		})
+	}
+
+	set := parse(t)
+	s, targets, err := tokensSection(set, 1)
+	require.NoError(t, err)
+	assert.Equal(t, "63.3 µs vs 61.3 µs (1.03×)", targets[0].Measured)
+	assert.Equal(t, "111 ns, 0 allocations", targets[2].Measured)
+	assert.Equal(t, []string{"`Issue/eddsa`", "29.6 µs", "29.6 µs", "1600", "7", "1.07×", "–"}, s.Tables[0].Rows[4],
+		"Issue is compared with its own floor and has no golang-jwt column")
+
+	delete(set.By, "Verify/golang-jwt-eddsa")
+	_, _, err = tokensSection(set, 1)
+	require.Error(t, err, "a missing benchmark is an error, not a target judged on nothing")
+}
+
 func TestSigninShares(t *testing.T) {
 	ms := func(n int) []time.Duration { return []time.Duration{time.Duration(n) * time.Millisecond} }
 	r := signinResult{

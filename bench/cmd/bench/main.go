@@ -240,7 +240,7 @@ func (rn *runner) tokens() (section, []target, error) {
 	if err != nil {
 		return section{}, nil, err
 	}
-	return tokensSection(set, rn.plan.count), nil, nil
+	return tokensSection(set, rn.plan.count)
 }
 
 func (rn *runner) memory() (section, []target, error) {

@@ -8,14 +8,23 @@ import (
 	"github.com/gameauth/gameauth/bench/internal/gobench"
 )
 
-// middlewareSection quotes BenchmarkMiddleware (package middleware).
-func middlewareSection(set gobench.Set, count int) (section, []target, error) {
-	names := []string{"Middleware/none", "Middleware/cached", "Middleware/uncached", "Middleware/golang-jwt"}
+// stats are the named benchmarks of set, in order; a missing one is an
+// error, not a blank row or a target judged on nothing.
+func stats(set gobench.Set, names ...string) ([]*gobench.Stat, error) {
 	st := make([]*gobench.Stat, len(names))
 	for i, n := range names {
 		if st[i] = set.By[n]; st[i] == nil {
-			return section{}, nil, fmt.Errorf("benchmark %s missing from the output", n)
+			return nil, fmt.Errorf("benchmark %s missing from the output", n)
 		}
+	}
+	return st, nil
+}
+
+// middlewareSection quotes BenchmarkMiddleware (package middleware).
+func middlewareSection(set gobench.Set, count int) (section, []target, error) {
+	st, err := stats(set, "Middleware/none", "Middleware/cached", "Middleware/uncached", "Middleware/golang-jwt")
+	if err != nil {
+		return section{}, nil, err
 	}
 	none, cached, uncached, jwt := st[0], st[1], st[2], st[3]
 	s := section{
@@ -55,28 +64,49 @@ func middlewareSection(set gobench.Set, count int) (section, []target, error) {
 }
 
 // tokensSection quotes the tokens package's benchmarks, each beside its
-// floor (the bare Ed25519 operation) and golang-jwt where there is one.
-func tokensSection(set gobench.Set, count int) section {
-	floor := map[string]string{"Verify": "Verify/floor-ed25519", "Issue": "Issue/floor-ed25519"}
+// floor (the bare Ed25519 operation) and golang-jwt where there is one, and
+// judges the targets the tokens package was built to.
+func tokensSection(set gobench.Set, count int) (section, []target, error) {
+	st, err := stats(set, "Verify/eddsa-uncached", "Verify/eddsa-cached", "Verify/floor-ed25519", "Verify/golang-jwt-eddsa",
+		"Issue/eddsa", "Issue/floor-ed25519")
+	if err != nil {
+		return section{}, nil, err
+	}
+	uncached, cached, verifyFloor, jwt, issue, signFloor := st[0], st[1], st[2], st[3], st[4], st[5]
+	targets := []target{
+		check("`Verify`, token never seen", "≤ 1.15× one Ed25519 verification",
+			fmt.Sprintf("%s vs %s (%s)", fmtNs(uncached.Min()), fmtNs(verifyFloor.Min()), fmtRatio(uncached.Min(), verifyFloor.Min())),
+			uncached.Min() <= 1.15*verifyFloor.Min()),
+		check("`Verify`, token never seen, against golang-jwt", "faster than golang-jwt/v5",
+			fmt.Sprintf("%s vs %s (%s)", fmtNs(uncached.Min()), fmtNs(jwt.Min()), fmtRatio(uncached.Min(), jwt.Min())),
+			uncached.Min() < jwt.Min()),
+		check("`Verify`, cached token", "≤ 1 µs and ≤ 3 allocations",
+			fmt.Sprintf("%s, %.0f allocations", fmtNs(cached.Min()), cached.Allocs),
+			cached.Min() <= 1000 && cached.Allocs <= 3),
+		check("`Issue`", "≤ 1.3× one Ed25519 signature",
+			fmt.Sprintf("%s vs %s (%s)", fmtNs(issue.Min()), fmtNs(signFloor.Min()), fmtRatio(issue.Min(), signFloor.Min())),
+			issue.Min() <= 1.3*signFloor.Min()),
+	}
+	floor := map[string]*gobench.Stat{"Verify": verifyFloor, "Issue": signFloor}
 	rows := [][]string{}
 	for _, n := range set.Order {
 		b := set.By[n]
 		group, _, _ := strings.Cut(n, "/")
 		xf := "–"
-		if f := set.By[floor[group]]; f != nil {
+		if f := floor[group]; f != nil {
 			xf = fmtRatio(b.Min(), f.Min())
 		}
 		xj := "–"
-		if j := set.By["Verify/golang-jwt-eddsa"]; j != nil && group == "Verify" {
-			xj = fmtRatio(b.Min(), j.Min())
+		if group == "Verify" {
+			xj = fmtRatio(b.Min(), jwt.Min())
 		}
 		rows = append(rows, []string{"`" + n + "`", fmtNs(b.Min()), fmtNs(b.Median()),
 			fmt.Sprintf("%.0f", b.BOp), fmt.Sprintf("%.0f", b.Allocs), xf, xj})
 	}
-	return section{
+	s := section{
 		Title: "Tokens: verify and issue",
 		Text: []string{
-			"The `tokens` package's own benchmarks (`go test -run '^$' -bench . -benchmem ./tokens`), the source of the table in its `doc.go`. " +
+			"The `tokens` package's own benchmarks (`go test -run '^$' -bench . -benchmem ./tokens`). " +
 				"The floor is one `crypto/ed25519` verification (or signature) over the same signing input; `golang-jwt-eddsa` is golang-jwt/v5 " +
 				"parsing and validating the same token with the same key.",
 			fmt.Sprintf("Each benchmark ran %d times; fastest run and median.", count),
@@ -86,6 +116,7 @@ func tokensSection(set gobench.Set, count int) section {
 			Rows:   rows,
 		}},
 	}
+	return s, targets, nil
 }
 
 // storageSection quotes the backends' benchmarks as operations per second:
