@@ -14,16 +14,18 @@ import (
 )
 
 // goBench runs the benchmarks matching pattern in pkg (relative to dir)
-// count times and parses them; go test's own output goes to
-// stderr as it comes.
-func goBench(ctx context.Context, dir, pkg, pattern string, count int, benchtime string) (gobench.Set, error) {
-	args := []string{"test", "-run", "^$", "-bench", pattern, "-benchmem", "-count", strconv.Itoa(count)}
-	if benchtime != "" {
-		args = append(args, "-benchtime", benchtime)
+// as many times as the plan says, and parses them; go test's own output
+// goes to stderr as it comes. The benchmarks that need PostgreSQL get this
+// run's DSN, or none, through GAMEAUTH_TEST_POSTGRES.
+func (rn *runner) goBench(dir, pkg, pattern string) (gobench.Set, error) {
+	args := []string{"test", "-run", "^$", "-bench", pattern, "-benchmem", "-count", strconv.Itoa(rn.plan.count)}
+	if rn.plan.benchtime != "" {
+		args = append(args, "-benchtime", rn.plan.benchtime)
 	}
 	args = append(args, pkg)
-	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd := exec.CommandContext(rn.ctx, "go", args...)
 	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "GAMEAUTH_TEST_POSTGRES="+rn.dsn)
 	var out bytes.Buffer
 	cmd.Stdout = io.MultiWriter(&out, os.Stderr)
 	cmd.Stderr = os.Stderr

@@ -37,7 +37,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/gameauth/gameauth/bench/internal/gobench"
+	"github.com/gameauth/gameauth/bench/internal/pgscratch"
 	"github.com/gameauth/gameauth/storage/postgres"
 	"github.com/gameauth/gameauth/storage/sqlite"
 )
@@ -202,41 +202,31 @@ type runner struct {
 }
 
 func (rn *runner) middleware() (section, []target, error) {
-	set, err := goBench(rn.ctx, rn.mods.lib, "./middleware", "^BenchmarkMiddleware$", rn.plan.count, rn.plan.benchtime)
+	set, err := rn.goBench(rn.mods.lib, "./middleware", "^BenchmarkMiddleware$")
 	if err != nil {
 		return section{}, nil, err
 	}
 	return middlewareSection(set, rn.plan.count)
 }
 
-// storage runs the backends' own benchmarks: BenchmarkRotate (16
-// concurrent callers), BenchmarkRefresh and BenchmarkGetAccount.
+// storage runs the backends' benchmarks (package storagebench):
+// BenchmarkRotate (16 concurrent callers), BenchmarkRefresh and
+// BenchmarkGetAccount, each on memory, SQLite and, with a DSN, PostgreSQL.
 func (rn *runner) storage() (section, []target, error) {
-	pkgs := []string{"./storage/memory", "./storage/sqlite"}
-	if rn.dsn != "" {
-		// The postgres package's benchmarks read their DSN from here.
-		if err := os.Setenv("GAMEAUTH_TEST_POSTGRES", rn.dsn); err != nil {
-			return section{}, nil, err
-		}
-		pkgs = append(pkgs, "./storage/postgres")
+	pattern := "^Benchmark(Rotate|Refresh|GetAccount)$"
+	if rn.dsn == "" {
+		pattern += "/^(memory|sqlite)$"
 	}
-	all := gobench.Set{By: map[string]*gobench.Stat{}}
-	for _, pkg := range pkgs {
-		set, err := goBench(rn.ctx, rn.mods.lib, pkg, "^Benchmark(Rotate|Refresh|GetAccount)$", rn.plan.count, rn.plan.benchtime)
-		if err != nil {
-			return section{}, nil, err
-		}
-		for _, n := range set.Order {
-			all.Order = append(all.Order, n)
-			all.By[n] = set.By[n]
-		}
+	set, err := rn.goBench(rn.mods.bench, "./storagebench", pattern)
+	if err != nil {
+		return section{}, nil, err
 	}
-	s, t := storageSection(all, rn.plan.count, rn.dsn != "")
+	s, t := storageSection(set, rn.plan.count, rn.dsn != "")
 	return s, t, nil
 }
 
 func (rn *runner) tokens() (section, []target, error) {
-	set, err := goBench(rn.ctx, rn.mods.lib, "./tokens", ".", rn.plan.count, rn.plan.benchtime)
+	set, err := rn.goBench(rn.mods.lib, "./tokens", ".")
 	if err != nil {
 		return section{}, nil, err
 	}
@@ -282,17 +272,17 @@ func (rn *runner) refresh() (section, []target, error) {
 	pgErr := errNoPostgres
 	if rn.dsn != "" {
 		pgErr = rn.profile("refresh-postgres", func() error {
-			pg, err := openScratch(rn.ctx, rn.dsn, "gameauth_bench_refresh")
+			pg, err := pgscratch.Open(rn.ctx, rn.dsn, "gameauth_bench_refresh")
 			if err != nil {
 				return err
 			}
 			defer pg.Close()
-			unbatched, err := postgres.Open(rn.ctx, rn.dsn, postgres.Schema(pg.schema), postgres.RefreshBatch(1))
+			unbatched, err := postgres.Open(rn.ctx, rn.dsn, postgres.Schema(pg.Name), postgres.RefreshBatch(1))
 			if err != nil {
 				return err
 			}
 			defer unbatched.Close()
-			res, err := benchRefresh(rn.ctx, rn.plan.e2e, "PostgreSQL", pg.store, unbatched)
+			res, err := benchRefresh(rn.ctx, rn.plan.e2e, "PostgreSQL", pg.Store, unbatched)
 			if err == nil {
 				results = append(results, res)
 			}

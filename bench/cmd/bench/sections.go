@@ -135,8 +135,8 @@ func storageSection(set gobench.Set, count int, withPostgres bool) (section, []t
 	s := section{
 		Title: "Storage backends",
 		Text: []string{
-			"The backends' own benchmarks (`go test -run '^$' -bench '^Benchmark(Rotate|Refresh|GetAccount)$' ./storage/...`), through " +
-				"`storagetest.BenchRotate`, `BenchRefresh` and `BenchGetAccount`: 16 concurrent callers, each rotating (or refreshing in " +
+			"The backends' benchmarks (`cd bench && go test -run '^$' -bench '^Benchmark(Rotate|Refresh|GetAccount)$' ./storagebench`), through " +
+				"`storagebench.Rotate`, `Refresh` and `GetAccount`: 16 concurrent callers, each rotating (or refreshing in " +
 				"one step) its own session, and parallel account reads. The reference is the in-memory backend in the same run.",
 			fmt.Sprintf("Each benchmark ran %d times; the table quotes the fastest run and the median as operations per second.", count),
 		},
