@@ -13,18 +13,18 @@ import (
 	"github.com/gameauth/gameauth/bench/internal/gobench"
 )
 
-// goBench runs the benchmarks matching pattern in pkg (relative to dir)
-// as many times as the plan says, and parses them; go test's own output
+// goBench runs the benchmarks matching pattern in pkg (a package of the
+// bench module) as many times as the plan says, and parses them; go test's own output
 // goes to stderr as it comes. The benchmarks that need PostgreSQL get this
 // run's DSN, or none, through GAMEAUTH_TEST_POSTGRES.
-func (rn *runner) goBench(dir, pkg, pattern string) (gobench.Set, error) {
+func (rn *runner) goBench(pkg, pattern string) (gobench.Set, error) {
 	args := []string{"test", "-run", "^$", "-bench", pattern, "-benchmem", "-count", strconv.Itoa(rn.plan.count)}
 	if rn.plan.benchtime != "" {
 		args = append(args, "-benchtime", rn.plan.benchtime)
 	}
 	args = append(args, pkg)
 	cmd := exec.CommandContext(rn.ctx, "go", args...)
-	cmd.Dir = dir
+	cmd.Dir = rn.mods.bench
 	cmd.Env = append(os.Environ(), "GAMEAUTH_TEST_POSTGRES="+rn.dsn)
 	var out bytes.Buffer
 	cmd.Stdout = io.MultiWriter(&out, os.Stderr)

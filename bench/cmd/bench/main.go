@@ -202,7 +202,7 @@ type runner struct {
 }
 
 func (rn *runner) middleware() (section, []target, error) {
-	set, err := rn.goBench(rn.mods.lib, "./middleware", "^BenchmarkMiddleware$")
+	set, err := rn.goBench("./middleware", "^BenchmarkMiddleware$")
 	if err != nil {
 		return section{}, nil, err
 	}
@@ -217,7 +217,7 @@ func (rn *runner) storage() (section, []target, error) {
 	if rn.dsn == "" {
 		pattern += "/^(memory|sqlite)$"
 	}
-	set, err := rn.goBench(rn.mods.bench, "./storagebench", pattern)
+	set, err := rn.goBench("./storagebench", pattern)
 	if err != nil {
 		return section{}, nil, err
 	}
@@ -226,7 +226,7 @@ func (rn *runner) storage() (section, []target, error) {
 }
 
 func (rn *runner) tokens() (section, []target, error) {
-	set, err := rn.goBench(rn.mods.lib, "./tokens", ".")
+	set, err := rn.goBench("./tokens", ".")
 	if err != nil {
 		return section{}, nil, err
 	}

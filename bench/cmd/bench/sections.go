@@ -20,7 +20,7 @@ func stats(set gobench.Set, names ...string) ([]*gobench.Stat, error) {
 	return st, nil
 }
 
-// middlewareSection quotes BenchmarkMiddleware (package middleware).
+// middlewareSection quotes BenchmarkMiddleware (bench/middleware).
 func middlewareSection(set gobench.Set, count int) (section, []target, error) {
 	st, err := stats(set, "Middleware/none", "Middleware/cached", "Middleware/uncached", "Middleware/golang-jwt")
 	if err != nil {
@@ -30,7 +30,7 @@ func middlewareSection(set gobench.Set, count int) (section, []target, error) {
 	s := section{
 		Title: "Middleware overhead on a trivial handler",
 		Text: []string{
-			"`BenchmarkMiddleware` in package `middleware` (`go test -run '^$' -bench '^BenchmarkMiddleware$' -benchmem ./middleware`): " +
+			"`BenchmarkMiddleware` (`cd bench && go test -run '^$' -bench '^BenchmarkMiddleware$' -benchmem ./middleware`): " +
 				"a handler that only writes 204, served directly (`none`); behind our middleware wired as `gameauth.New` wires it " +
 				"(verified-token cache, revocation view holding 10,000 revoked sessions) with a token it verified before (`cached`) " +
 				"or with a token it has never seen, a fresh one per iteration, all issued before the timer starts (`uncached`); " +
@@ -63,7 +63,7 @@ func middlewareSection(set gobench.Set, count int) (section, []target, error) {
 	return s, targets, nil
 }
 
-// tokensSection quotes the tokens package's benchmarks, each beside its
+// tokensSection quotes the tokens benchmarks (bench/tokens), each beside its
 // floor (the bare Ed25519 operation) and golang-jwt where there is one, and
 // judges the targets the tokens package was built to.
 func tokensSection(set gobench.Set, count int) (section, []target, error) {
@@ -106,7 +106,7 @@ func tokensSection(set gobench.Set, count int) (section, []target, error) {
 	s := section{
 		Title: "Tokens: verify and issue",
 		Text: []string{
-			"The `tokens` package's own benchmarks (`go test -run '^$' -bench . -benchmem ./tokens`). " +
+			"The benchmarks of `Verifier.Verify` and `Issuer.Issue` (`cd bench && go test -run '^$' -bench . -benchmem ./tokens`). " +
 				"The floor is one `crypto/ed25519` verification (or signature) over the same signing input; `golang-jwt-eddsa` is golang-jwt/v5 " +
 				"parsing and validating the same token with the same key.",
 			fmt.Sprintf("Each benchmark ran %d times; fastest run and median.", count),
