@@ -4,7 +4,6 @@ go 1.26.8
 
 require (
 	github.com/go-chi/chi/v5 v5.5.0
-	github.com/golang-jwt/jwt/v5 v5.3.1
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/lestrrat-go/jwx/v3 v3.3.0
 	github.com/patrickmn/go-cache v2.1.0+incompatible

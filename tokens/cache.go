@@ -34,7 +34,7 @@ const (
 // starts over empty. That is a bound, not an LRU: a flush costs one
 // signature check per live token, and it can only happen once per
 // maxEntries insertions, each of which paid a signature check. An entry
-// costs about the token's length plus 450 bytes (measured by cmd/bench:
+// costs about the token's length plus 450 bytes (BENCHMARKS.md, Memory:
 // 999 bytes for a typical 546-byte token), so the default bound holds about
 // 95 MiB of typical tokens; size maxEntries to your memory.
 //

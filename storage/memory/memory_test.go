@@ -30,15 +30,3 @@ func TestStore(t *testing.T) {
 		storagetest.RunAccounts(t, func(t *testing.T) storage.Accounts { return memory.New() })
 	})
 }
-
-func BenchmarkRotate(b *testing.B) {
-	b.Run("memory", func(b *testing.B) { storagetest.BenchRotate(b, memory.New()) })
-}
-
-func BenchmarkGetAccount(b *testing.B) {
-	b.Run("memory", func(b *testing.B) { storagetest.BenchGetAccount(b, memory.New()) })
-}
-
-func BenchmarkRefresh(b *testing.B) {
-	b.Run("memory", func(b *testing.B) { storagetest.BenchRefresh(b, memory.New()) })
-}

@@ -31,17 +31,3 @@ func ExampleRunAccounts() {
 		})
 	}
 }
-
-// The benchmarks take an open store and add their own records to it.
-func ExampleBenchRotate() {
-	_ = func(b *testing.B) { // func BenchmarkRotate(b *testing.B)
-		b.Run("memory", func(b *testing.B) { storagetest.BenchRotate(b, memory.New()) })
-	}
-}
-
-// A store that implements storage.Refresher measures its one-step refresh.
-func ExampleBenchRefresh() {
-	_ = func(b *testing.B) { // func BenchmarkRefresh(b *testing.B)
-		b.Run("memory", func(b *testing.B) { storagetest.BenchRefresh(b, memory.New()) })
-	}
-}

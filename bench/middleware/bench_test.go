@@ -2,10 +2,6 @@ package middleware_test
 
 import (
 	"context"
-	"crypto/ed25519"
-	"encoding/base64"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -13,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/gameauth/gameauth/bench/internal/jwtref"
 	"github.com/gameauth/gameauth/middleware"
 	"github.com/gameauth/gameauth/revocation"
 	"github.com/gameauth/gameauth/storage"
@@ -45,7 +41,8 @@ const benchRevoked = 10_000
 //     with golang-jwt/v5 instead (parse with a key func by kid, validate
 //     alg, iss, aud and exp, put the claims in the context).
 //
-// cmd/bench runs it and quotes it in BENCHMARKS.md.
+// cmd/bench runs it and quotes it in BENCHMARKS.md under these sub-benchmark
+// names.
 func BenchmarkMiddleware(b *testing.B) {
 	f := newBenchFixture(b)
 	handler := http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
@@ -98,11 +95,12 @@ type benchFixture struct {
 
 func newBenchFixture(b *testing.B) *benchFixture {
 	ctx := context.Background()
-	ring, err := tokens.OpenRing(ctx, tokens.RingConfig{Store: memory.New()})
+	store := memory.New() // the keys, and the feed the view would reconcile from
+	ring, err := tokens.OpenRing(ctx, tokens.RingConfig{Store: store})
 	require.NoError(b, err)
 	cache := tokens.NewCache(tokens.DefaultCacheEntries, time.Hour)
 	verifier := tokens.NewVerifier(ring, tokens.VerifierConfig{Issuer: benchIss, Audience: benchAud, Cache: cache})
-	view := revocation.New(nofeed{}, revocation.Config{})
+	view := revocation.New(store, revocation.Config{})
 	now := time.Now()
 	revs := make([]storage.Revocation, benchRevoked)
 	for i := range revs {
@@ -139,72 +137,30 @@ func (w *nopWriter) Header() http.Header         { return w.h }
 func (w *nopWriter) Write(p []byte) (int, error) { return len(p), nil }
 func (w *nopWriter) WriteHeader(code int)        { w.code = code }
 
-// gameClaims is what a golang-jwt user would decode our tokens into.
-type gameClaims struct {
-	jwt.RegisteredClaims
-	SessionID  string `json:"sid"`
-	OpenID     string `json:"open_id"`
-	Nickname   string `json:"nickname"`
-	LinkedType string `json:"linked_type"`
-	Country    string `json:"country"`
-	DeviceID   string `json:"device_id"`
-}
-
+// gameClaimsKey is the context key of the claims golangJWT verified.
 type gameClaimsKey struct{}
 
 // golangJWT is the straightforward golang-jwt/v5 middleware: public keys by
 // kid from the JWKS, EdDSA only, iss, aud and exp checked with 30s leeway,
 // the claims put in the request context.
 func golangJWT(b *testing.B, ring *tokens.Ring, next http.Handler) http.Handler {
-	keys := jwksKeys(b, ring)
-	parser := jwt.NewParser(
-		jwt.WithValidMethods([]string{"EdDSA"}),
-		jwt.WithIssuer(benchIss), jwt.WithAudience(benchAud),
-		jwt.WithExpirationRequired(), jwt.WithLeeway(30*time.Second),
-	)
-	keyFunc := func(t *jwt.Token) (any, error) {
-		kid, _ := t.Header["kid"].(string)
-		k, ok := keys[kid]
-		if !ok {
-			return nil, errors.New("unknown kid")
-		}
-		return k, nil
-	}
+	raw, err := ring.JWKS()
+	require.NoError(b, err)
+	keys, err := jwtref.Ed25519Keys(raw)
+	require.NoError(b, err)
+	parser := jwtref.NewParser(benchIss, benchAud, nil)
+	keyFunc := jwtref.KeyFunc(keys)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if !ok {
 			http.Error(w, "missing token", http.StatusUnauthorized)
 			return
 		}
-		var c gameClaims
+		var c jwtref.Claims
 		if _, err := parser.ParseWithClaims(tok, &c, keyFunc); err != nil {
 			http.Error(w, "invalid token", http.StatusUnauthorized)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), gameClaimsKey{}, &c)))
 	})
-}
-
-// jwksKeys reads the ring's Ed25519 public keys from its JWKS, as a user's
-// service would from /.well-known/jwks.json.
-func jwksKeys(b *testing.B, ring *tokens.Ring) map[string]ed25519.PublicKey {
-	raw, err := ring.JWKS()
-	require.NoError(b, err)
-	var set struct {
-		Keys []struct {
-			Kty, Crv, Kid, X string
-		} `json:"keys"`
-	}
-	require.NoError(b, json.Unmarshal(raw, &set))
-	keys := map[string]ed25519.PublicKey{}
-	for _, k := range set.Keys {
-		if k.Kty != "OKP" || k.Crv != "Ed25519" {
-			continue
-		}
-		x, err := base64.RawURLEncoding.DecodeString(k.X)
-		require.NoError(b, err)
-		keys[k.Kid] = ed25519.PublicKey(x)
-	}
-	require.NotEmpty(b, keys)
-	return keys
 }

@@ -1,6 +1,5 @@
-// Package gobench reads the output of `go test -bench -benchmem`, for the
-// tools that turn benchmark runs into this module's reports (cmd/bench and
-// tokens/internal/benchtable).
+// Package gobench reads the output of `go test -bench -benchmem`, for
+// cmd/bench, which turns benchmark runs into BENCHMARKS.md.
 package gobench
 
 import (

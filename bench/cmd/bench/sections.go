@@ -5,23 +5,32 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gameauth/gameauth/internal/gobench"
+	"github.com/gameauth/gameauth/bench/internal/gobench"
 )
 
-// middlewareSection quotes BenchmarkMiddleware (package middleware).
-func middlewareSection(set gobench.Set, count int) (section, []target, error) {
-	names := []string{"Middleware/none", "Middleware/cached", "Middleware/uncached", "Middleware/golang-jwt"}
+// stats are the named benchmarks of set, in order; a missing one is an
+// error, not a blank row or a target judged on nothing.
+func stats(set gobench.Set, names ...string) ([]*gobench.Stat, error) {
 	st := make([]*gobench.Stat, len(names))
 	for i, n := range names {
 		if st[i] = set.By[n]; st[i] == nil {
-			return section{}, nil, fmt.Errorf("benchmark %s missing from the output", n)
+			return nil, fmt.Errorf("benchmark %s missing from the output", n)
 		}
+	}
+	return st, nil
+}
+
+// middlewareSection quotes BenchmarkMiddleware (bench/middleware).
+func middlewareSection(set gobench.Set, count int) (section, []target, error) {
+	st, err := stats(set, "Middleware/none", "Middleware/cached", "Middleware/uncached", "Middleware/golang-jwt")
+	if err != nil {
+		return section{}, nil, err
 	}
 	none, cached, uncached, jwt := st[0], st[1], st[2], st[3]
 	s := section{
 		Title: "Middleware overhead on a trivial handler",
 		Text: []string{
-			"`BenchmarkMiddleware` in package `middleware` (`go test -run '^$' -bench '^BenchmarkMiddleware$' -benchmem ./middleware`): " +
+			"`BenchmarkMiddleware` (`cd bench && go test -run '^$' -bench '^BenchmarkMiddleware$' -benchmem ./middleware`): " +
 				"a handler that only writes 204, served directly (`none`); behind our middleware wired as `gameauth.New` wires it " +
 				"(verified-token cache, revocation view holding 10,000 revoked sessions) with a token it verified before (`cached`) " +
 				"or with a token it has never seen, a fresh one per iteration, all issued before the timer starts (`uncached`); " +
@@ -54,29 +63,50 @@ func middlewareSection(set gobench.Set, count int) (section, []target, error) {
 	return s, targets, nil
 }
 
-// tokensSection quotes the tokens package's benchmarks, each beside its
-// floor (the bare Ed25519 operation) and golang-jwt where there is one.
-func tokensSection(set gobench.Set, count int) section {
-	floor := map[string]string{"Verify": "Verify/floor-ed25519", "Issue": "Issue/floor-ed25519"}
+// tokensSection quotes the tokens benchmarks (bench/tokens), each beside its
+// floor (the bare Ed25519 operation) and golang-jwt where there is one, and
+// judges the targets the tokens package was built to.
+func tokensSection(set gobench.Set, count int) (section, []target, error) {
+	st, err := stats(set, "Verify/eddsa-uncached", "Verify/eddsa-cached", "Verify/floor-ed25519", "Verify/golang-jwt-eddsa",
+		"Issue/eddsa", "Issue/floor-ed25519")
+	if err != nil {
+		return section{}, nil, err
+	}
+	uncached, cached, verifyFloor, jwt, issue, signFloor := st[0], st[1], st[2], st[3], st[4], st[5]
+	targets := []target{
+		check("`Verify`, token never seen", "≤ 1.15× one Ed25519 verification",
+			fmt.Sprintf("%s vs %s (%s)", fmtNs(uncached.Min()), fmtNs(verifyFloor.Min()), fmtRatio(uncached.Min(), verifyFloor.Min())),
+			uncached.Min() <= 1.15*verifyFloor.Min()),
+		check("`Verify`, token never seen, against golang-jwt", "faster than golang-jwt/v5",
+			fmt.Sprintf("%s vs %s (%s)", fmtNs(uncached.Min()), fmtNs(jwt.Min()), fmtRatio(uncached.Min(), jwt.Min())),
+			uncached.Min() < jwt.Min()),
+		check("`Verify`, cached token", "≤ 1 µs and ≤ 3 allocations",
+			fmt.Sprintf("%s, %.0f allocations", fmtNs(cached.Min()), cached.Allocs),
+			cached.Min() <= 1000 && cached.Allocs <= 3),
+		check("`Issue`", "≤ 1.3× one Ed25519 signature",
+			fmt.Sprintf("%s vs %s (%s)", fmtNs(issue.Min()), fmtNs(signFloor.Min()), fmtRatio(issue.Min(), signFloor.Min())),
+			issue.Min() <= 1.3*signFloor.Min()),
+	}
+	floor := map[string]*gobench.Stat{"Verify": verifyFloor, "Issue": signFloor}
 	rows := [][]string{}
 	for _, n := range set.Order {
 		b := set.By[n]
 		group, _, _ := strings.Cut(n, "/")
 		xf := "–"
-		if f := set.By[floor[group]]; f != nil {
+		if f := floor[group]; f != nil {
 			xf = fmtRatio(b.Min(), f.Min())
 		}
 		xj := "–"
-		if j := set.By["Verify/golang-jwt-eddsa"]; j != nil && group == "Verify" {
-			xj = fmtRatio(b.Min(), j.Min())
+		if group == "Verify" {
+			xj = fmtRatio(b.Min(), jwt.Min())
 		}
 		rows = append(rows, []string{"`" + n + "`", fmtNs(b.Min()), fmtNs(b.Median()),
 			fmt.Sprintf("%.0f", b.BOp), fmt.Sprintf("%.0f", b.Allocs), xf, xj})
 	}
-	return section{
+	s := section{
 		Title: "Tokens: verify and issue",
 		Text: []string{
-			"The `tokens` package's own benchmarks (`go test -run '^$' -bench . -benchmem ./tokens`), the source of the table in its `doc.go`. " +
+			"The benchmarks of `Verifier.Verify` and `Issuer.Issue` (`cd bench && go test -run '^$' -bench . -benchmem ./tokens`). " +
 				"The floor is one `crypto/ed25519` verification (or signature) over the same signing input; `golang-jwt-eddsa` is golang-jwt/v5 " +
 				"parsing and validating the same token with the same key.",
 			fmt.Sprintf("Each benchmark ran %d times; fastest run and median.", count),
@@ -86,6 +116,7 @@ func tokensSection(set gobench.Set, count int) section {
 			Rows:   rows,
 		}},
 	}
+	return s, targets, nil
 }
 
 // storageSection quotes the backends' benchmarks as operations per second:
@@ -104,8 +135,8 @@ func storageSection(set gobench.Set, count int, withPostgres bool) (section, []t
 	s := section{
 		Title: "Storage backends",
 		Text: []string{
-			"The backends' own benchmarks (`go test -run '^$' -bench '^Benchmark(Rotate|Refresh|GetAccount)$' ./storage/...`), through " +
-				"`storagetest.BenchRotate`, `BenchRefresh` and `BenchGetAccount`: 16 concurrent callers, each rotating (or refreshing in " +
+			"The backends' benchmarks (`cd bench && go test -run '^$' -bench '^Benchmark(Rotate|Refresh|GetAccount)$' ./storagebench`), through " +
+				"`storagebench.Rotate`, `Refresh` and `GetAccount`: 16 concurrent callers, each rotating (or refreshing in " +
 				"one step) its own session, and parallel account reads. The reference is the in-memory backend in the same run.",
 			fmt.Sprintf("Each benchmark ran %d times; the table quotes the fastest run and the median as operations per second.", count),
 		},

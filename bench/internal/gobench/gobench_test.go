@@ -7,7 +7,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/gameauth/gameauth/internal/gobench"
+	"github.com/gameauth/gameauth/bench/internal/gobench"
 )
 
 const twoRuns = `goos: linux

@@ -12,43 +12,10 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/gameauth/gameauth/storage/postgres"
+	"github.com/gameauth/gameauth/bench/internal/pgscratch"
 	"github.com/gameauth/gameauth/tokens"
 )
-
-// pgScratch is a PostgreSQL store in a throwaway schema, dropped by Close.
-type pgScratch struct {
-	store  *postgres.Store
-	pool   *pgxpool.Pool // the bench's own connection, for bulk loads and the drop
-	schema string
-}
-
-func openScratch(ctx context.Context, dsn, prefix string) (*pgScratch, error) {
-	pool, err := pgxpool.New(ctx, dsn)
-	if err != nil {
-		return nil, fmt.Errorf("postgres: %w", err)
-	}
-	schema := prefix + "_" + hex.EncodeToString(randomBytes(4))
-	store, err := postgres.Open(ctx, dsn, postgres.Schema(schema))
-	if err != nil {
-		pool.Close()
-		return nil, err
-	}
-	return &pgScratch{store: store, pool: pool, schema: schema}, nil
-}
-
-func (p *pgScratch) table(name string) pgx.Identifier { return pgx.Identifier{p.schema, name} }
-
-func (p *pgScratch) Close() error {
-	_ = p.store.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	_, err := p.pool.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{p.schema}.Sanitize()+" CASCADE")
-	p.pool.Close()
-	return err
-}
 
 // growthStage is refresh on PostgreSQL with Sessions sessions (and as many
 // accounts) in the store, each request refreshing a different session
@@ -70,17 +37,17 @@ type growthConfig struct {
 }
 
 func benchGrowth(ctx context.Context, dsn string, cfg growthConfig) ([]growthStage, error) {
-	pg, err := openScratch(ctx, dsn, "gameauth_bench_growth")
+	pg, err := pgscratch.Open(ctx, dsn, "gameauth_bench_growth")
 	if err != nil {
 		return nil, err
 	}
 	defer pg.Close()
-	s, err := startServer(ctx, serverConfig{store: pg.store, clients: cfg.Clients})
+	s, err := startServer(ctx, serverConfig{store: pg.Store, clients: cfg.Clients})
 	if err != nil {
 		return nil, err
 	}
 	defer s.Close()
-	ring, err := tokens.OpenRing(ctx, tokens.RingConfig{Store: pg.store})
+	ring, err := tokens.OpenRing(ctx, tokens.RingConfig{Store: pg.Store})
 	if err != nil {
 		return nil, err
 	}
@@ -114,19 +81,19 @@ func benchGrowth(ctx context.Context, dsn string, cfg growthConfig) ([]growthSta
 			return nil, err
 		}
 		for _, t := range []string{"gameauth_accounts", "gameauth_sessions"} {
-			if _, err := pg.pool.Exec(ctx, "VACUUM ANALYZE "+pg.table(t).Sanitize()); err != nil {
+			if _, err := pg.Pool.Exec(ctx, "VACUUM ANALYZE "+pg.Table(t).Sanitize()); err != nil {
 				return nil, err
 			}
 		}
 		// Flush the load's dirty pages now rather than in the middle of the
 		// measurement.
-		if _, err := pg.pool.Exec(ctx, "CHECKPOINT"); err != nil {
+		if _, err := pg.Pool.Exec(ctx, "CHECKPOINT"); err != nil {
 			return nil, err
 		}
 		st := growthStage{Sessions: n, Load: time.Since(t0)}
 		have = n
-		if err := pg.pool.QueryRow(ctx, "SELECT pg_total_relation_size($1::regclass)",
-			pg.table("gameauth_sessions").Sanitize()).Scan(&st.TableSize); err != nil {
+		if err := pg.Pool.QueryRow(ctx, "SELECT pg_total_relation_size($1::regclass)",
+			pg.Table("gameauth_sessions").Sanitize()).Scan(&st.TableSize); err != nil {
 			return nil, err
 		}
 		// Each round refreshes every session of the stage's pool once, in a
@@ -170,7 +137,7 @@ func benchGrowth(ctx context.Context, dsn string, cfg growthConfig) ([]growthSta
 // session per row, as the postgres backend lays them out (see its
 // migrations). Rows sampled for a stage get a real refresh token, kept in
 // that stage's pool; the others a random hash no token matches.
-func bulkLoad(ctx context.Context, pg *pgScratch, ring *tokens.Ring, from, to int,
+func bulkLoad(ctx context.Context, pg *pgscratch.Schema, ring *tokens.Ring, from, to int,
 	sampledFor map[int]int, pools [][]string) error {
 	now := time.Now().UTC().Truncate(time.Microsecond)
 	expires := now.Add(365 * 24 * time.Hour)
@@ -181,7 +148,7 @@ func bulkLoad(ctx context.Context, pg *pgScratch, ring *tokens.Ring, from, to in
 		accounts[i] = uuid()
 	}
 	i := 0
-	_, err := pg.pool.CopyFrom(ctx, pg.table("gameauth_accounts"), []string{
+	_, err := pg.Pool.CopyFrom(ctx, pg.Table("gameauth_accounts"), []string{
 		"id", "open_id", "linked_type", "linked_id", "password_hash", "nickname", "nickname_key",
 		"country", "timezone", "purchase_count", "purchase_currency", "purchase_total",
 		"voided_count", "voided_currency", "voided_total", "created_at", "updated_at",
@@ -200,7 +167,7 @@ func bulkLoad(ctx context.Context, pg *pgScratch, ring *tokens.Ring, from, to in
 	}
 	i = 0
 	var copyErr error
-	_, err = pg.pool.CopyFrom(ctx, pg.table("gameauth_sessions"), []string{
+	_, err = pg.Pool.CopyFrom(ctx, pg.Table("gameauth_sessions"), []string{
 		"id", "account_id", "device_id", "platform", "created_at", "expires_at", "refresh_hash",
 		"prev_refresh_hash", "generation", "rotated_at", "revoked_at", "revoke_reason",
 	}, pgx.CopyFromFunc(func() ([]any, error) {

@@ -6,7 +6,11 @@
 // PostgreSQL grows to a million sessions. Every figure is measured in the
 // same run as the reference it is compared with.
 //
-//	go run ./cmd/bench                      # the full run, under 10 minutes; writes BENCHMARKS.md
+// It lives in its own module, so that the library's go.mod requires nothing
+// only benchmarks use; run it from there:
+//
+//	cd bench
+//	go run ./cmd/bench                      # the full run, under 10 minutes; writes ../BENCHMARKS.md
 //	go run ./cmd/bench -quick               # a smoke run of a minute; prints the report
 //	go run ./cmd/bench -only refresh -profile /tmp/prof -out /tmp/r.md
 //	                                        # one part, with CPU profiles for go tool pprof
@@ -33,7 +37,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/gameauth/gameauth/internal/gobench"
+	"github.com/gameauth/gameauth/bench/internal/pgscratch"
 	"github.com/gameauth/gameauth/storage/postgres"
 	"github.com/gameauth/gameauth/storage/sqlite"
 )
@@ -79,7 +83,7 @@ var allParts = []string{"middleware", "tokens", "storage", "memory", "me", "refr
 func run() error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
 	quick := fs.Bool("quick", false, "a short smoke run (small sizes, one round); prints the report unless -out is given")
-	out := fs.String("out", "", "file to write the report to (default BENCHMARKS.md at the module root; with -quick, standard output)")
+	out := fs.String("out", "", "file to write the report to (default BENCHMARKS.md in the gameauth module; with -quick, standard output)")
 	dsn := fs.String("postgres", os.Getenv("GAMEAUTH_TEST_POSTGRES"), "PostgreSQL DSN (default $GAMEAUTH_TEST_POSTGRES); empty skips the PostgreSQL parts")
 	profDir := fs.String("profile", "", "directory to write a CPU profile of each end-to-end scenario to (for pprof)")
 	only := fs.String("only", "", "comma-separated parts to run, of "+strings.Join(allParts, ",")+" (default all); the others are reported as not run")
@@ -90,7 +94,7 @@ func run() error {
 		return err
 	}
 	p := fullPlan()
-	command := "go run ./cmd/bench"
+	command := "cd bench && go run ./cmd/bench"
 	if *quick {
 		p = quickPlan()
 		command += " -quick"
@@ -111,7 +115,7 @@ func run() error {
 	if len(want) > 0 {
 		command += " -only " + *only
 	}
-	root, err := moduleRoot(ctx)
+	mods, err := findModules(ctx)
 	if err != nil {
 		return err
 	}
@@ -132,7 +136,7 @@ func run() error {
 		r.Machine.Postgres = postgresVersion(ctx, *dsn)
 	}
 	logf("start: %s, load %s", r.Machine.CPU, r.Machine.LoadStart)
-	rn := &runner{ctx: ctx, plan: p, root: root, dsn: *dsn, profDir: *profDir}
+	rn := &runner{ctx: ctx, plan: p, mods: mods, dsn: *dsn, profDir: *profDir}
 
 	// Go benchmarks first, in child processes, while this one idles; then
 	// memory, before any server has run in this process; then end to end.
@@ -171,7 +175,7 @@ func run() error {
 	md := render(r)
 	dest := *out
 	if dest == "" && !*quick {
-		dest = filepath.Join(root, "BENCHMARKS.md")
+		dest = filepath.Join(mods.lib, "BENCHMARKS.md")
 	}
 	if dest == "" || dest == "-" {
 		fmt.Print(md)
@@ -192,51 +196,41 @@ func run() error {
 type runner struct {
 	ctx     context.Context
 	plan    plan
-	root    string
+	mods    modules
 	dsn     string
 	profDir string
 }
 
 func (rn *runner) middleware() (section, []target, error) {
-	set, err := goBench(rn.ctx, rn.root, "./middleware", "^BenchmarkMiddleware$", rn.plan.count, rn.plan.benchtime)
+	set, err := rn.goBench("./middleware", "^BenchmarkMiddleware$")
 	if err != nil {
 		return section{}, nil, err
 	}
 	return middlewareSection(set, rn.plan.count)
 }
 
-// storage runs the backends' own benchmarks: BenchmarkRotate (16
-// concurrent callers), BenchmarkRefresh and BenchmarkGetAccount.
+// storage runs the backends' benchmarks (package storagebench):
+// BenchmarkRotate (16 concurrent callers), BenchmarkRefresh and
+// BenchmarkGetAccount, each on memory, SQLite and, with a DSN, PostgreSQL.
 func (rn *runner) storage() (section, []target, error) {
-	pkgs := []string{"./storage/memory", "./storage/sqlite"}
-	if rn.dsn != "" {
-		// The postgres package's benchmarks read their DSN from here.
-		if err := os.Setenv("GAMEAUTH_TEST_POSTGRES", rn.dsn); err != nil {
-			return section{}, nil, err
-		}
-		pkgs = append(pkgs, "./storage/postgres")
+	pattern := "^Benchmark(Rotate|Refresh|GetAccount)$"
+	if rn.dsn == "" {
+		pattern += "/^(memory|sqlite)$"
 	}
-	all := gobench.Set{By: map[string]*gobench.Stat{}}
-	for _, pkg := range pkgs {
-		set, err := goBench(rn.ctx, rn.root, pkg, "^Benchmark(Rotate|Refresh|GetAccount)$", rn.plan.count, rn.plan.benchtime)
-		if err != nil {
-			return section{}, nil, err
-		}
-		for _, n := range set.Order {
-			all.Order = append(all.Order, n)
-			all.By[n] = set.By[n]
-		}
+	set, err := rn.goBench("./storagebench", pattern)
+	if err != nil {
+		return section{}, nil, err
 	}
-	s, t := storageSection(all, rn.plan.count, rn.dsn != "")
+	s, t := storageSection(set, rn.plan.count, rn.dsn != "")
 	return s, t, nil
 }
 
 func (rn *runner) tokens() (section, []target, error) {
-	set, err := goBench(rn.ctx, rn.root, "./tokens", ".", rn.plan.count, rn.plan.benchtime)
+	set, err := rn.goBench("./tokens", ".")
 	if err != nil {
 		return section{}, nil, err
 	}
-	return tokensSection(set, rn.plan.count), nil, nil
+	return tokensSection(set, rn.plan.count)
 }
 
 func (rn *runner) memory() (section, []target, error) {
@@ -278,17 +272,17 @@ func (rn *runner) refresh() (section, []target, error) {
 	pgErr := errNoPostgres
 	if rn.dsn != "" {
 		pgErr = rn.profile("refresh-postgres", func() error {
-			pg, err := openScratch(rn.ctx, rn.dsn, "gameauth_bench_refresh")
+			pg, err := pgscratch.Open(rn.ctx, rn.dsn, "gameauth_bench_refresh")
 			if err != nil {
 				return err
 			}
 			defer pg.Close()
-			unbatched, err := postgres.Open(rn.ctx, rn.dsn, postgres.Schema(pg.schema), postgres.RefreshBatch(1))
+			unbatched, err := postgres.Open(rn.ctx, rn.dsn, postgres.Schema(pg.Name), postgres.RefreshBatch(1))
 			if err != nil {
 				return err
 			}
 			defer unbatched.Close()
-			res, err := benchRefresh(rn.ctx, rn.plan.e2e, "PostgreSQL", pg.store, unbatched)
+			res, err := benchRefresh(rn.ctx, rn.plan.e2e, "PostgreSQL", pg.Store, unbatched)
 			if err == nil {
 				results = append(results, res)
 			}
