@@ -8,7 +8,11 @@
 // every other node as it arrives. Redis is an accelerator, not the source of
 // truth: when a node misses messages (Redis down, a dropped connection) it
 // catches up from the store's change feed as soon as it is subscribed again,
-// and says so in its log.
+// and says so in its log. While Redis is known to be down (see Health) no
+// request waits on it.
+//
+// Every client go-redis offers works: one server, Sentinel (a failover
+// client) and Redis Cluster; NewClient makes the right one from a URL.
 package cluster
 
 import (
@@ -42,12 +46,25 @@ type KeyRing interface {
 type Config struct {
 	Redis redis.UniversalClient
 	// Channel is the pub/sub channel. Default "gameauth:events".
+	//
+	// The broadcast uses classic PUBLISH/SUBSCRIBE, not Redis 7's sharded
+	// SPUBLISH/SSUBSCRIBE, on every kind of deployment: it works on any Redis
+	// version, Sentinel and Cluster alike, and on a Cluster a PUBLISH to any
+	// node reaches subscribers on every node. Sharding would only spare the
+	// cluster bus a fan-out that, at a few messages per sign-out, costs
+	// nothing.
 	Channel string
 	Local   Local
 	Keys    KeyRing
 	// NodeID names this process; its own messages are not applied twice.
 	NodeID string
 	Logger *slog.Logger
+	// Health is shared with the node's Limiter (NewLimiter takes it from
+	// Broadcaster.Health); nil: New makes one.
+	Health *Health
+	// Timeout bounds how long a publish may hold up the request that
+	// revoked something. Default 1s.
+	Timeout time.Duration
 }
 
 // Broadcaster publishes this node's revocations and applies other nodes'.
@@ -57,6 +74,10 @@ type Broadcaster struct {
 	cfg Config
 	log *slog.Logger
 }
+
+// Health is the Redis health this Broadcaster reports to and obeys: pass it
+// to the node's Limiter, and read Up for a metric.
+func (b *Broadcaster) Health() *Health { return b.cfg.Health }
 
 // message is what goes over the channel.
 type message struct {
@@ -74,6 +95,12 @@ func New(cfg Config) *Broadcaster {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
+	}
+	if cfg.Health == nil {
+		cfg.Health = NewHealth(HealthConfig{Redis: cfg.Redis, Logger: log})
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = time.Second
 	}
 	return &Broadcaster{cfg: cfg, log: log}
 }
@@ -95,8 +122,10 @@ func (b *Broadcaster) KeyRotated(ctx context.Context, kid string) {
 	b.publish(ctx, message{KeyID: kid})
 }
 
-// publish sends m. A failure is logged and otherwise ignored: the other
-// nodes pick the change up from the store at their next sync.
+// publish sends m, unless Redis is known to be down. A message not sent is
+// not retried, nor logged one by one (Health logs the outage once): the other
+// nodes pick the change up from the store's change feed at their next sync,
+// a few seconds later.
 func (b *Broadcaster) publish(ctx context.Context, m message) {
 	m.Node = b.cfg.NodeID
 	data, err := json.Marshal(m)
@@ -104,16 +133,17 @@ func (b *Broadcaster) publish(ctx context.Context, m message) {
 		b.log.ErrorContext(ctx, "gameauth: broadcast encode failed", "err", err)
 		return
 	}
-	// Publishing must not hang a request while Redis is unreachable.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
-	defer cancel()
-	if err := b.cfg.Redis.Publish(ctx, b.cfg.Channel, data).Err(); err != nil {
-		b.log.WarnContext(ctx, "gameauth: broadcast publish failed; other nodes will reconcile from the store", "err", err)
-	}
+	// The store has committed the change: a client hanging up now must not
+	// keep it from the other nodes.
+	_, _ = call(context.WithoutCancel(ctx), b.cfg.Health, b.cfg.Timeout, func(ctx context.Context) (int64, error) {
+		return b.cfg.Redis.Publish(ctx, b.cfg.Channel, data).Result()
+	})
 }
 
 // Run subscribes and applies other nodes' messages until ctx is done. After
 // every (re)subscription that follows an error, it catches up from the store.
+// Losing the subscription marks Redis down in Health, getting it back marks
+// Redis up.
 func (b *Broadcaster) Run(ctx context.Context) error {
 	ps := b.cfg.Redis.Subscribe(ctx, b.cfg.Channel)
 	// Receive blocks in a read that ctx does not interrupt; closing the
@@ -132,6 +162,7 @@ func (b *Broadcaster) Run(ctx context.Context) error {
 				b.log.WarnContext(ctx, "gameauth: broadcast subscription lost; relying on store reconciliation until it is back", "err", err)
 			}
 			missed = true
+			b.cfg.Health.markDown(ctx, err)
 			// go-redis reconnects on the next Receive; don't spin while
 			// Redis is down.
 			select {
@@ -146,6 +177,7 @@ func (b *Broadcaster) Run(ctx context.Context) error {
 			if m.Kind != "subscribe" {
 				continue
 			}
+			b.cfg.Health.markUp(ctx, "the broadcast subscription is back")
 			if subscribed && missed {
 				b.catchUp(ctx)
 			}

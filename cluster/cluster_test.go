@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"os"
 	"sync"
@@ -63,36 +64,59 @@ func (c *countingFallback) Allow(context.Context, string, time.Time) (bool, time
 }
 
 func TestLimiterIsSharedAcrossNodes(t *testing.T) {
-	rdb := redisClient(t)
-	prefix := unique("gameauth-test:rl:")
-	node := func() *cluster.Limiter {
-		return cluster.NewLimiter(cluster.LimiterConfig{Redis: rdb, PerMinute: 3, Prefix: prefix, Fallback: &countingFallback{}})
-	}
-	a, b := node(), node()
-	ctx := context.Background()
-	now := time.Date(2026, 11, 1, 12, 0, 15, 0, time.UTC)
-
-	allowed := 0
-	for i := 0; i < 4; i++ {
-		for _, l := range []*cluster.Limiter{a, b} {
-			ok, retry, err := l.Allow(ctx, "acct:ada@example.com", now)
-			require.NoError(t, err)
-			if ok {
-				allowed++
-			} else {
-				assert.Equal(t, 45*time.Second, retry, "rest of the minute")
+	for _, d := range deployments() {
+		t.Run(d.name, func(t *testing.T) {
+			connect := d.connect(t)
+			prefix := unique("gameauth-test:rl:")
+			node := func(i int) *cluster.Limiter {
+				return cluster.NewLimiter(cluster.LimiterConfig{Redis: connect(i), PerMinute: 3, Prefix: prefix, Fallback: &countingFallback{}})
 			}
-		}
+			a, b := node(0), node(1)
+			ctx := context.Background()
+			now := time.Date(2026, 11, 1, 12, 0, 15, 0, time.UTC)
+
+			allowed := 0
+			for i := 0; i < 4; i++ {
+				for _, l := range []*cluster.Limiter{a, b} {
+					ok, retry, err := l.Allow(ctx, "acct:ada@example.com", now)
+					require.NoError(t, err)
+					if ok {
+						allowed++
+					} else {
+						assert.Equal(t, 45*time.Second, retry, "rest of the minute")
+					}
+				}
+			}
+			assert.Equal(t, 3, allowed, "two nodes share one budget")
+
+			ok, _, err := a.Allow(ctx, "addr:203.0.113.9", now)
+			require.NoError(t, err)
+			assert.True(t, ok, "other keys have their own budget")
+
+			ok, _, err = b.Allow(ctx, "acct:ada@example.com", now.Add(45*time.Second))
+			require.NoError(t, err)
+			assert.True(t, ok, "a new window starts at the next minute")
+
+			// Many keys: on a Cluster their counters live on every master,
+			// and each is still one budget for both nodes.
+			for k := range 30 {
+				key := fmt.Sprintf("addr:198.51.100.%d", k)
+				allowed := 0
+				for range 3 {
+					for _, l := range []*cluster.Limiter{a, b} {
+						ok, _, err := l.Allow(ctx, key, now)
+						require.NoError(t, err)
+						if ok {
+							allowed++
+						}
+					}
+				}
+				assert.Equal(t, 3, allowed, "key %s: one budget across nodes", key)
+			}
+			holding, masters := mastersHolding(t, connect(0), prefix+"*")
+			assert.Equal(t, masters, holding, "every master holds counters")
+		})
 	}
-	assert.Equal(t, 3, allowed, "two nodes share one budget")
-
-	ok, _, err := a.Allow(ctx, "addr:203.0.113.9", now)
-	require.NoError(t, err)
-	assert.True(t, ok, "other keys have their own budget")
-
-	ok, _, err = b.Allow(ctx, "acct:ada@example.com", now.Add(45*time.Second))
-	require.NoError(t, err)
-	assert.True(t, ok, "a new window starts at the next minute")
 }
 
 func TestLimiterFallsBackWhenRedisIsDown(t *testing.T) {
@@ -142,10 +166,11 @@ type node struct {
 	logs  *syncBuffer
 }
 
-func startNode(t *testing.T, ctx context.Context, rdb redis.UniversalClient, channel, id string) *node {
+// startNode runs a Broadcaster; health may be nil.
+func startNode(t *testing.T, ctx context.Context, rdb redis.UniversalClient, channel, id string, health *cluster.Health) *node {
 	n := &node{local: &local{View: revocation.New(emptyFeed{}, revocation.Config{})}, ring: &ring{}, logs: &syncBuffer{}}
 	n.b = cluster.New(cluster.Config{Redis: rdb, Channel: channel, Local: n.local, Keys: n.ring, NodeID: id,
-		Logger: slog.New(slog.NewTextHandler(n.logs, nil))})
+		Logger: slog.New(slog.NewTextHandler(n.logs, nil)), Health: health})
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { defer close(done); _ = n.b.Run(ctx) }()
@@ -153,37 +178,34 @@ func startNode(t *testing.T, ctx context.Context, rdb redis.UniversalClient, cha
 	return n
 }
 
-// waitSubscribed waits until the channel has the given number of subscribers.
-func waitSubscribed(t *testing.T, rdb *redis.Client, channel string, n int64) {
-	require.Eventually(t, func() bool {
-		m, err := rdb.PubSubNumSub(context.Background(), channel).Result()
-		return err == nil && m[channel] == n
-	}, 5*time.Second, 5*time.Millisecond)
-}
-
 func TestBroadcastReachesOtherNodes(t *testing.T) {
-	rdb := redisClient(t)
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	channel := unique("gameauth-test:events:")
-	a := startNode(t, ctx, rdb, channel, "a")
-	b := startNode(t, ctx, rdb, channel, "b")
-	waitSubscribed(t, rdb, channel, 2)
+	for _, d := range deployments() {
+		t.Run(d.name, func(t *testing.T) {
+			connect := d.connect(t)
+			ctx, cancel := context.WithCancel(context.Background())
+			t.Cleanup(cancel)
+			channel := unique("gameauth-test:events:")
+			a := startNode(t, ctx, connect(0), channel, "a", nil)
+			b := startNode(t, ctx, connect(1), channel, "b", nil)
+			waitSubscribed(t, connect(0), channel, 2)
 
-	now := time.Now()
-	a.b.BlockChanged(ctx, storage.Block{Key: "bk", Kind: storage.BlockPlayer, Subject: "p1", CreatedAt: now})
-	_, ok := a.local.Blocked(storage.BlockPlayer, "p1", "")
-	assert.True(t, ok, "applied locally at once")
-	require.Eventually(t, func() bool { _, ok := b.local.Blocked(storage.BlockPlayer, "p1", ""); return ok },
-		2*time.Second, time.Millisecond)
+			now := time.Now()
+			a.b.BlockChanged(ctx, storage.Block{Key: "bk", Kind: storage.BlockPlayer, Subject: "p1", CreatedAt: now})
+			_, ok := a.local.Blocked(storage.BlockPlayer, "p1", "")
+			assert.True(t, ok, "applied locally at once")
+			require.Eventually(t, func() bool { _, ok := b.local.Blocked(storage.BlockPlayer, "p1", ""); return ok },
+				2*time.Second, time.Millisecond)
 
-	b.b.SessionsRevoked(ctx, []storage.Revocation{{SessionID: "s1", Reason: storage.ReasonReused, At: now}})
-	require.Eventually(t, func() bool { r, ok := a.local.SessionRevoked("s1"); return ok && r == storage.ReasonReused },
-		2*time.Second, time.Millisecond)
+			b.b.SessionsRevoked(ctx, []storage.Revocation{{SessionID: "s1", Reason: storage.ReasonReused, At: now}})
+			require.Eventually(t, func() bool { r, ok := a.local.SessionRevoked("s1"); return ok && r == storage.ReasonReused },
+				2*time.Second, time.Millisecond)
 
-	a.b.KeyRotated(ctx, "kid-2")
-	require.Eventually(t, func() bool { return b.ring.reloads.Load() == 1 }, 2*time.Second, time.Millisecond)
-	assert.Equal(t, int64(0), a.ring.reloads.Load(), "the rotating node does not reload its own rotation")
+			a.b.KeyRotated(ctx, "kid-2")
+			require.Eventually(t, func() bool { return b.ring.reloads.Load() == 1 }, 2*time.Second, time.Millisecond)
+			assert.Equal(t, int64(0), a.ring.reloads.Load(), "the rotating node does not reload its own rotation")
+			assert.True(t, a.b.Health().Up())
+		})
+	}
 }
 
 func TestBroadcastCatchesUpAfterLosingTheSubscription(t *testing.T) {
@@ -191,19 +213,43 @@ func TestBroadcastCatchesUpAfterLosingTheSubscription(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	channel := unique("gameauth-test:events:")
-	// A client of its own, so killing its connections spares the others.
+	// A client of its own, named so that killing its connection spares
+	// every other client of the shared Redis.
 	opt := *rdb.Options()
+	opt.ClientName = unique("gameauth-test-")
 	own := redis.NewClient(&opt)
 	t.Cleanup(func() { _ = own.Close() })
-	n := startNode(t, ctx, own, channel, "a")
+	n := startNode(t, ctx, own, channel, "a", nil)
 	waitSubscribed(t, rdb, channel, 1)
 	require.Equal(t, int64(0), n.local.syncs.Load())
 
 	// Cut the subscriber's connection, as a Redis restart would.
-	require.NoError(t, rdb.Do(ctx, "CLIENT", "KILL", "TYPE", "pubsub").Err())
+	killClient(t, rdb, opt.ClientName)
 	require.Eventually(t, func() bool { return n.local.syncs.Load() >= 1 }, 10*time.Second, 5*time.Millisecond,
 		"after resubscribing, the node reconciles from the store")
 	assert.Contains(t, n.logs.String(), "subscription lost")
 	assert.Eventually(t, func() bool { return bytes.Contains([]byte(n.logs.String()), []byte("caught up")) }, time.Second, time.Millisecond)
 	assert.Equal(t, int64(1), n.ring.reloads.Load())
+	assert.True(t, n.b.Health().Up(), "the subscription back marks Redis up")
+}
+
+// A sign-in whose client hung up says nothing about Redis: it is neither
+// marked down nor logged as an outage.
+func TestLimiterIgnoresCallersThatGaveUp(t *testing.T) {
+	opt := *redisClient(t).Options()
+	opt.ContextTimeoutEnabled = true // as cluster.NewClient makes them
+	rdb := redis.NewClient(&opt)
+	t.Cleanup(func() { _ = rdb.Close() })
+	var logs syncBuffer
+	fb := &countingFallback{}
+	l := cluster.NewLimiter(cluster.LimiterConfig{Redis: rdb, PerMinute: 3, Prefix: unique("gameauth-test:rl:"), Fallback: fb,
+		Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, _, err := l.Allow(ctx, "acct:ada@example.com", time.Now())
+	require.NoError(t, err)
+	ok, _, err := l.Allow(context.Background(), "acct:ada@example.com", time.Now())
+	require.NoError(t, err)
+	assert.True(t, ok)
+	assert.Empty(t, logs.String(), "no outage logged")
 }
