@@ -38,12 +38,18 @@ const (
 // list, is not configured. Every URL is optional and defaults to the
 // vendor's; plain http is accepted only for loopback hosts.
 type Config struct {
-	Apple      *AppleConfig      `json:"apple,omitempty"`
-	Google     *GoogleConfig     `json:"google,omitempty"`
-	PlayGames  *PlayGamesConfig  `json:"playgames,omitempty"`
+	// Apple configures Sign in with Apple ("apple").
+	Apple *AppleConfig `json:"apple,omitempty"`
+	// Google configures Google Sign-In ("google").
+	Google *GoogleConfig `json:"google,omitempty"`
+	// PlayGames configures Play Games Services v2 ("playgames").
+	PlayGames *PlayGamesConfig `json:"playgames,omitempty"`
+	// GameCenter configures Apple Game Center ("gamecenter").
 	GameCenter *GameCenterConfig `json:"gamecenter,omitempty"`
-	Steam      *SteamConfig      `json:"steam,omitempty"`
-	OIDC       []OIDCConfig      `json:"oidc,omitempty"`
+	// Steam configures Steam session tickets ("steam").
+	Steam *SteamConfig `json:"steam,omitempty"`
+	// OIDC lists OpenID Connect issuers, each under its own name.
+	OIDC []OIDCConfig `json:"oidc,omitempty"`
 	// Timeout bounds each call to a vendor, e.g. "10s"; default
 	// DefaultTimeout.
 	Timeout Duration `json:"timeout,omitempty"`

@@ -32,7 +32,8 @@ func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.client 
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
 
 // Set is the configured providers, by name. Its methods are safe for
-// concurrent use.
+// concurrent use. A nil *Set has no provider: Verify answers
+// ErrNotConfigured, so a server without federated sign-in can hold one.
 type Set struct {
 	providers map[string]Provider
 	idTokens  []*idTokenProvider
@@ -139,12 +140,18 @@ func (s *Set) addIDToken(p *idTokenProvider) {
 
 // Provider returns the provider called name.
 func (s *Set) Provider(name string) (Provider, bool) {
+	if s == nil {
+		return nil, false
+	}
 	p, ok := s.providers[name]
 	return p, ok
 }
 
 // Names lists the configured providers' names, sorted.
 func (s *Set) Names() []string {
+	if s == nil {
+		return nil
+	}
 	names := make([]string, 0, len(s.providers))
 	for n := range s.providers {
 		names = append(names, n)
@@ -156,7 +163,7 @@ func (s *Set) Names() []string {
 // Verify verifies c with the provider called name. An unknown name matches
 // ErrNotConfigured; see Provider.Verify for the rest.
 func (s *Set) Verify(ctx context.Context, name string, c Credential) (Identity, error) {
-	p, ok := s.providers[name]
+	p, ok := s.Provider(name)
 	if !ok {
 		if len(name) > 64 {
 			name = name[:64] + "…"
@@ -171,6 +178,9 @@ func (s *Set) Verify(ctx context.Context, name string, c Credential) (Identity, 
 // been fetched once, or ctx is done. A server may call it at start-up;
 // nothing requires it.
 func (s *Set) Warm(ctx context.Context) error {
+	if s == nil {
+		return nil
+	}
 	var errs []error
 	for _, p := range s.idTokens {
 		ks, err := p.keys(ctx)
@@ -186,7 +196,7 @@ func (s *Set) Warm(ctx context.Context) error {
 
 // Close stops the key sets' background refreshers and waits for them.
 func (s *Set) Close() error {
-	if s.cache == nil {
+	if s == nil || s.cache == nil {
 		return nil
 	}
 	s.cancel()

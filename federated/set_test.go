@@ -37,6 +37,17 @@ func TestSetLookup(t *testing.T) {
 	}
 }
 
+func TestNilSet(t *testing.T) {
+	var s *federated.Set
+	_, err := s.Verify(context.Background(), federated.Apple, federated.Credential{IDToken: "x"})
+	require.ErrorIs(t, err, federated.ErrNotConfigured)
+	_, ok := s.Provider(federated.Apple)
+	assert.False(t, ok)
+	assert.Empty(t, s.Names())
+	require.NoError(t, s.Warm(context.Background()))
+	require.NoError(t, s.Close())
+}
+
 // TestCredentialJSON: the JSON names are the wire names of issue 14.
 func TestCredentialJSON(t *testing.T) {
 	var c federated.Credential
