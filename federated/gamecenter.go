@@ -1,0 +1,303 @@
+package federated
+
+import (
+	"context"
+	"crypto"
+	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math"
+	"net/url"
+	"os"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+)
+
+// Bounds of Game Center's credential and certificate cache.
+const (
+	maxCertSize    = 64 << 10
+	certCacheSize  = 32
+	certCacheTTL   = 24 * time.Hour
+	maxGCFieldSize = 1 << 10
+)
+
+// gameCenter verifies Game Center identity signatures.
+type gameCenter struct {
+	bundleIDs     []string
+	maxAge        time.Duration
+	hosts         []string // nil: apple.com and its subdomains
+	roots         *x509.CertPool
+	intermediates *x509.CertPool
+	env           *env
+	certs         certCache
+	flight        singleflight.Group
+}
+
+func newGameCenter(cfg *GameCenterConfig, e *env) (*gameCenter, error) {
+	gc := &gameCenter{
+		bundleIDs: slices.Clone(cfg.BundleIDs),
+		maxAge:    time.Duration(cfg.MaxAge),
+		env:       e,
+		certs:     certCache{m: map[string]certEntry{}},
+	}
+	if gc.maxAge == 0 {
+		gc.maxAge = DefaultGameCenterMaxAge
+	}
+	for _, h := range cfg.CertHosts {
+		gc.hosts = append(gc.hosts, strings.ToLower(h))
+	}
+	if cfg.RootCAFile == "" {
+		roots, err := x509.SystemCertPool()
+		if err != nil {
+			return nil, fmt.Errorf("gamecenter: system roots: %w", err)
+		}
+		gc.roots = roots
+		return gc, nil
+	}
+	pemBytes, err := os.ReadFile(cfg.RootCAFile)
+	if err != nil {
+		return nil, fmt.Errorf("gamecenter.root_ca_file: %w", err)
+	}
+	gc.roots, gc.intermediates, err = parseRoots(pemBytes)
+	if err != nil {
+		return nil, fmt.Errorf("gamecenter.root_ca_file %s: %w", cfg.RootCAFile, err)
+	}
+	return gc, nil
+}
+
+// parseRoots splits the certificates of a PEM file into self-signed roots
+// and the intermediates that may lead to them.
+func parseRoots(b []byte) (roots, intermediates *x509.CertPool, err error) {
+	roots, intermediates = x509.NewCertPool(), x509.NewCertPool()
+	var nRoots, nCerts int
+	for {
+		var block *pem.Block
+		block, b = pem.Decode(b)
+		if block == nil {
+			break
+		}
+		if block.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(block.Bytes)
+		if err != nil {
+			return nil, nil, fmt.Errorf("certificate %d: %w", nCerts+1, err)
+		}
+		nCerts++
+		if c.CheckSignatureFrom(c) == nil && slices.Equal(c.RawIssuer, c.RawSubject) {
+			roots.AddCert(c)
+			nRoots++
+		} else {
+			intermediates.AddCert(c)
+		}
+	}
+	switch {
+	case nCerts == 0:
+		return nil, nil, errors.New("no PEM certificate")
+	case nRoots == 0:
+		return nil, nil, errors.New("no self-signed root certificate")
+	}
+	return roots, intermediates, nil
+}
+
+// Name implements Provider.
+func (*gameCenter) Name() string { return GameCenter }
+
+// Verify implements Provider: public_key_url, signature, salt, timestamp,
+// player_id and bundle_id. Every local check runs before the certificate
+// is fetched.
+func (gc *gameCenter) Verify(ctx context.Context, c Credential) (Identity, error) {
+	for _, f := range []struct{ name, v string }{
+		{"public_key_url", c.PublicKeyURL}, {"signature", c.Signature}, {"salt", c.Salt},
+		{"player_id", c.PlayerID}, {"bundle_id", c.BundleID},
+	} {
+		if f.v == "" {
+			return Identity{}, missing(f.name)
+		}
+		if len(f.v) > maxGCFieldSize {
+			return Identity{}, &FieldError{Field: f.name, Problem: fmt.Sprintf("longer than %d bytes", maxGCFieldSize)}
+		}
+	}
+	if c.Timestamp == 0 {
+		return Identity{}, missing("timestamp")
+	}
+	sig, err := base64.StdEncoding.DecodeString(c.Signature)
+	if err != nil {
+		return Identity{}, &FieldError{Field: "signature", Problem: "not standard base64"}
+	}
+	salt, err := base64.StdEncoding.DecodeString(c.Salt)
+	if err != nil {
+		return Identity{}, &FieldError{Field: "salt", Problem: "not standard base64"}
+	}
+	if !slices.Contains(gc.bundleIDs, c.BundleID) {
+		return Identity{}, invalidf(GameCenter, "bundle ID not accepted")
+	}
+	if c.Timestamp > math.MaxInt64 {
+		return Identity{}, invalidf(GameCenter, "timestamp in the future")
+	}
+	now := gc.env.now()
+	signed := time.UnixMilli(int64(c.Timestamp))
+	switch {
+	case signed.Sub(now) > clockSkew:
+		return Identity{}, invalidf(GameCenter, "timestamp in the future")
+	case now.Sub(signed) > gc.maxAge:
+		return Identity{}, invalidf(GameCenter, "signature older than %s", gc.maxAge)
+	}
+	u, err := gc.certURL(c.PublicKeyURL)
+	if err != nil {
+		return Identity{}, err
+	}
+	pub, err := gc.key(ctx, u)
+	if err != nil {
+		return Identity{}, err
+	}
+	h := sha256.New()
+	h.Write([]byte(c.PlayerID))
+	h.Write([]byte(c.BundleID))
+	h.Write(binary.BigEndian.AppendUint64(nil, c.Timestamp))
+	h.Write(salt)
+	if err := rsa.VerifyPKCS1v15(pub, crypto.SHA256, h.Sum(nil), sig); err != nil {
+		return Identity{}, invalidf(GameCenter, "bad signature")
+	}
+	return Identity{Provider: GameCenter, Subject: c.PlayerID}, nil
+}
+
+// certURL accepts only https URLs on the allowed hosts.
+func (gc *gameCenter) certURL(s string) (string, error) {
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		return "", invalidf(GameCenter, "public_key_url is not a URL")
+	case u.Scheme != "https":
+		return "", invalidf(GameCenter, "public_key_url is not https")
+	case u.User != nil || u.Host == "":
+		return "", invalidf(GameCenter, "public_key_url is not a plain https URL")
+	case !gc.hostAllowed(strings.ToLower(u.Hostname())):
+		return "", invalidf(GameCenter, "public_key_url host %q not allowed", u.Hostname())
+	}
+	u.Fragment, u.RawFragment = "", ""
+	return u.String(), nil
+}
+
+// hostAllowed: the configured hosts, exactly, or else apple.com and its
+// subdomains.
+func (gc *gameCenter) hostAllowed(host string) bool {
+	if gc.hosts == nil {
+		return host == "apple.com" || strings.HasSuffix(host, ".apple.com")
+	}
+	return slices.Contains(gc.hosts, host)
+}
+
+// key returns the verified signing key at u, from the cache or fetched
+// (one fetch per URL at a time).
+func (gc *gameCenter) key(ctx context.Context, u string) (*rsa.PublicKey, error) {
+	if pub, ok := gc.certs.get(u, gc.env.now()); ok {
+		return pub, nil
+	}
+	ch := gc.flight.DoChan(u, func() (any, error) {
+		return gc.fetch(context.WithoutCancel(ctx), u)
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.(*rsa.PublicKey), nil
+	case <-ctx.Done():
+		return nil, unavailable(GameCenter, "certificate", ctx.Err())
+	}
+}
+
+// fetch downloads the certificate at u, verifies its chain to the
+// configured roots at the injected time and caches its key.
+func (gc *gameCenter) fetch(ctx context.Context, u string) (*rsa.PublicKey, error) {
+	a, err := gc.env.get(ctx, u, nil, maxCertSize)
+	switch {
+	case err != nil:
+		return nil, unavailable(GameCenter, "certificate", err)
+	case serverTrouble(a.status):
+		return nil, unavailable(GameCenter, fmt.Sprintf("certificate host answered %d", a.status), nil)
+	case a.status != 200:
+		return nil, invalidf(GameCenter, "certificate host answered %d", a.status)
+	}
+	cert, err := x509.ParseCertificate(a.body)
+	if err != nil {
+		return nil, invalidf(GameCenter, "public_key_url does not hold a DER certificate")
+	}
+	now := gc.env.now()
+	chains, err := cert.Verify(x509.VerifyOptions{
+		Roots:         gc.roots,
+		Intermediates: gc.intermediates,
+		CurrentTime:   now,
+		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageAny},
+	})
+	if err != nil {
+		return nil, invalidf(GameCenter, "certificate does not chain to the configured root")
+	}
+	pub, ok := cert.PublicKey.(*rsa.PublicKey)
+	if !ok || pub.N.BitLen() < 2048 {
+		return nil, invalidf(GameCenter, "certificate key is not RSA of at least 2048 bits")
+	}
+	until := now.Add(certCacheTTL)
+	for _, c := range chains[0] {
+		if c.NotAfter.Before(until) {
+			until = c.NotAfter
+		}
+	}
+	gc.certs.put(u, certEntry{pub: pub, until: until}, now)
+	return pub, nil
+}
+
+// certCache holds at most certCacheSize verified keys by URL, each until
+// its chain or certCacheTTL expires, whichever comes first.
+type certCache struct {
+	mu sync.Mutex
+	m  map[string]certEntry
+}
+
+type certEntry struct {
+	pub   *rsa.PublicKey
+	until time.Time
+}
+
+func (c *certCache) get(u string, now time.Time) (*rsa.PublicKey, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[u]
+	if !ok || !now.Before(e.until) {
+		return nil, false
+	}
+	return e.pub, true
+}
+
+// put stores e; when full, it drops expired entries and then the one that
+// expires first.
+func (c *certCache) put(u string, e certEntry, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.m[u]; !ok && len(c.m) >= certCacheSize {
+		var first string
+		for k, v := range c.m {
+			if !now.Before(v.until) {
+				delete(c.m, k)
+				continue
+			}
+			if first == "" || v.until.Before(c.m[first].until) {
+				first = k
+			}
+		}
+		if len(c.m) >= certCacheSize {
+			delete(c.m, first)
+		}
+	}
+	c.m[u] = e
+}

@@ -1,0 +1,144 @@
+package federated_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gameauth/gameauth/federated"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// flood sends n tokens with made-up kids at once and checks that each is
+// refused as a bad credential.
+func flood(t *testing.T, f *jwtFixture, round, n int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			tok := mint(t, f.alg, f.key, map[string]any{"kid": fmt.Sprintf("made-up-%d-%d", round, i)}, f.claims())
+			_, errs[i] = f.set.Verify(context.Background(), f.provider, federated.Credential{IDToken: tok})
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		require.ErrorIs(t, err, federated.ErrInvalidCredential)
+	}
+}
+
+// TestUnknownKidFlood: made-up kids cost the vendor one key-set fetch per
+// 30 s, however many arrive, for every ID-token provider.
+func TestUnknownKidFlood(t *testing.T) {
+	for name, build := range map[string]func(*testing.T) *jwtFixture{
+		"apple": appleFixture, "google": googleFixture, "oidc": oidcECFixture,
+	} {
+		t.Run(name, func(t *testing.T) {
+			f := build(t)
+			require.EqualValues(t, 1, f.vendor.fetches.Load(), "Warm fetches the key set once")
+
+			flood(t, f, 1, 50)
+			assert.EqualValues(t, 2, f.vendor.fetches.Load(), "the first unknown kid refetches once")
+
+			f.clk.Advance(10 * time.Second)
+			flood(t, f, 2, 50)
+			assert.EqualValues(t, 2, f.vendor.fetches.Load(), "no refetch within 30 s")
+
+			_, err := f.set.Verify(context.Background(), f.provider, federated.Credential{
+				IDToken: mint(t, f.alg, f.key, map[string]any{"kid": f.kid}, f.claims()),
+			})
+			require.NoError(t, err, "a good token still verifies during the flood")
+
+			f.clk.Advance(21 * time.Second)
+			flood(t, f, 3, 50)
+			assert.EqualValues(t, 3, f.vendor.fetches.Load(), "one more refetch after 30 s")
+		})
+	}
+}
+
+// TestKeyRotation: a token signed by a key the vendor has just published
+// verifies on the refetch its unknown kid triggers.
+func TestKeyRotation(t *testing.T) {
+	f := appleFixture(t)
+	next := rsaKey(t)
+	f.vendor.serveKeys(t, pubJWK{kid: "apple-2", alg: "RS256", pub: &next.PublicKey})
+
+	id, err := f.set.Verify(context.Background(), federated.Apple, federated.Credential{
+		IDToken: mint(t, "RS256", next, map[string]any{"kid": "apple-2"}, f.claims()),
+	})
+	require.NoError(t, err)
+	assert.Equal(t, "player-1", id.Subject)
+	assert.EqualValues(t, 2, f.vendor.fetches.Load())
+
+	_, err = f.set.Verify(context.Background(), federated.Apple, federated.Credential{
+		IDToken: mint(t, f.alg, f.key, map[string]any{"kid": f.kid}, f.claims()),
+	})
+	require.ErrorIs(t, err, federated.ErrInvalidCredential, "the retired key no longer verifies")
+}
+
+// TestKeySetOutage: while the key set cannot be fetched, a token whose key
+// we do not have is answered ErrUnavailable, never ErrInvalidCredential,
+// and the set is fetched again at most every 30 s until it comes back.
+func TestKeySetOutage(t *testing.T) {
+	t.Run("down from the start", func(t *testing.T) {
+		v := newVendor(t)
+		k := rsaKey(t)
+		v.serveKeys(t, pubJWK{kid: "a", alg: "RS256", pub: &k.PublicKey})
+		v.status.Store(500)
+		clk := newClock()
+		s := newSet(t, federated.Config{Apple: &federated.AppleConfig{ClientIDs: []string{"app"}, KeysURL: v.URL + "/jwks"}}, v.Client(), clk)
+		tok := mint(t, "RS256", k, map[string]any{"kid": "a"}, map[string]any{
+			"iss": "https://appleid.apple.com", "aud": "app", "sub": "p", "exp": clk.Now().Add(time.Hour).Unix(),
+		})
+		verify := func() error {
+			_, err := s.Verify(context.Background(), federated.Apple, federated.Credential{IDToken: tok})
+			return err
+		}
+		// jwk.Cache's first fetch, in the background, has been refused.
+		require.Eventually(t, func() bool { return v.fetches.Load() == 1 }, 5*time.Second, time.Millisecond)
+		err := verify()
+		require.ErrorIs(t, err, federated.ErrUnavailable)
+		assert.NotErrorIs(t, err, federated.ErrInvalidCredential)
+		require.EqualValues(t, 2, v.fetches.Load(), "Verify fetched once more")
+
+		v.status.Store(0)
+		clk.Advance(10 * time.Second)
+		require.ErrorIs(t, verify(), federated.ErrUnavailable, "within 30 s of the failed fetch, no new one")
+		clk.Advance(21 * time.Second)
+		require.NoError(t, verify(), "the next fetch, 30 s on, recovers")
+	})
+	t.Run("rotation during an outage", func(t *testing.T) {
+		f := appleFixture(t)
+		f.vendor.status.Store(503)
+		next := rsaKey(t)
+		_, err := f.set.Verify(context.Background(), federated.Apple, federated.Credential{
+			IDToken: mint(t, "RS256", next, map[string]any{"kid": "apple-2"}, f.claims()),
+		})
+		require.ErrorIs(t, err, federated.ErrUnavailable)
+		assert.NotErrorIs(t, err, federated.ErrInvalidCredential)
+
+		_, err = f.set.Verify(context.Background(), federated.Apple, federated.Credential{
+			IDToken: mint(t, f.alg, f.key, map[string]any{"kid": f.kid}, f.claims()),
+		})
+		require.NoError(t, err, "cached keys keep verifying while the vendor is down")
+	})
+	t.Run("slow", func(t *testing.T) {
+		v := newVendor(t)
+		v.hang.Store(true)
+		clk := newClock()
+		s := newSet(t, federated.Config{
+			OIDC:    []federated.OIDCConfig{{Name: "sso", Issuer: v.URL, ClientIDs: []string{"g"}}},
+			Timeout: federated.Duration(200 * time.Millisecond),
+		}, v.Client(), clk)
+		k := rsaKey(t)
+		tok := mint(t, "RS256", k, map[string]any{"kid": "a"}, map[string]any{"iss": v.URL, "aud": "g", "sub": "p", "exp": clk.Now().Add(time.Hour).Unix()})
+		start := time.Now()
+		_, err := s.Verify(context.Background(), "sso", federated.Credential{IDToken: tok})
+		require.ErrorIs(t, err, federated.ErrUnavailable)
+		assert.NotErrorIs(t, err, federated.ErrInvalidCredential)
+		assert.Less(t, time.Since(start), 3*time.Second, "bounded by the timeout")
+	})
+}
