@@ -69,9 +69,11 @@ type Config struct {
 	// Redis, when set, joins this process to the others sharing the store:
 	// revocations, blocks and key rotations are broadcast to every node at
 	// once, and the sign-in rate limit is counted across nodes (each node
-	// falls back to its own while Redis is unreachable). RedisURL
-	// ("redis://host:6379/0") is the same for a client New makes and Close
-	// closes.
+	// falls back to its own while Redis is unreachable, and skips it at once
+	// until it is back). Any redis.UniversalClient works: one server,
+	// Sentinel, or Redis Cluster. RedisURL is the same for a client New
+	// makes (cluster.NewClient: "redis://host:6379/0"; with master_name=…
+	// for Sentinel; with addr=… for several Cluster seeds) and Close closes.
 	Redis    redis.UniversalClient
 	RedisURL string
 	// NodeID names this process in the broadcast; default a random ID.
@@ -120,11 +122,11 @@ func New(ctx context.Context, cfg Config) (*GameAuth, error) {
 	}
 	g.redis = cfg.Redis
 	if g.redis == nil && cfg.RedisURL != "" {
-		opt, err := redis.ParseURL(cfg.RedisURL)
+		rdb, err := cluster.NewClient(cfg.RedisURL)
 		if err != nil {
 			return fail(fmt.Errorf("gameauth: RedisURL: %w", err))
 		}
-		g.redis, g.ownsRedis = redis.NewClient(opt), true
+		g.redis, g.ownsRedis = rdb, true
 	}
 	toks, err := tokens.Open(ctx, g.store, cfg.Tokens)
 	if err != nil {
@@ -141,7 +143,7 @@ func New(ctx context.Context, cfg Config) (*GameAuth, error) {
 		events[0] = broadcast
 		if perMinute := cfg.Account.SignInRate(); perMinute > 0 && cfg.Account.Limiter == nil {
 			cfg.Account.Limiter = cluster.NewLimiter(cluster.LimiterConfig{
-				Redis: g.redis, PerMinute: perMinute, Logger: cfg.Logger,
+				Redis: g.redis, PerMinute: perMinute, Logger: cfg.Logger, Health: broadcast.Health(),
 				Fallback: account.NewLocalLimiter(perMinute),
 			})
 		}
