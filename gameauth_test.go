@@ -3,6 +3,7 @@ package gameauth_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -22,7 +24,9 @@ import (
 	"github.com/gameauth/gameauth/internal/testclock"
 	"github.com/gameauth/gameauth/middleware"
 	"github.com/gameauth/gameauth/revocation"
+	"github.com/gameauth/gameauth/storage"
 	"github.com/gameauth/gameauth/storage/memory"
+	"github.com/gameauth/gameauth/storage/postgres"
 	"github.com/gameauth/gameauth/storage/sqlite"
 	"github.com/gameauth/gameauth/tokens"
 )
@@ -355,4 +359,59 @@ func TestConfigReachesEveryPart(t *testing.T) {
 	// token has expired.
 	clock.Advance(10*time.Minute + 31*time.Second)
 	assert.Equal(t, "TOKEN_EXPIRED", call(t, "GET", srv.URL+"/me", access, nil).body["ErrorCode"])
+}
+
+// backends are the shipped stores a test runs on: SQLite always,
+// PostgreSQL when GAMEAUTH_TEST_POSTGRES names one (each in a fresh schema).
+func backends(t *testing.T) map[string]func(t *testing.T) storage.Store {
+	m := map[string]func(t *testing.T) storage.Store{
+		"sqlite": func(t *testing.T) storage.Store {
+			s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "gameauth.db"))
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = s.Close() })
+			return s
+		},
+	}
+	if dsn := os.Getenv("GAMEAUTH_TEST_POSTGRES"); dsn != "" {
+		m["postgres"] = func(t *testing.T) storage.Store {
+			s, err := postgres.Open(context.Background(), dsn, postgres.Schema("t_"+strings.ToLower(rand.Text())))
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = s.Close() })
+			return s
+		}
+	} else {
+		t.Log("GAMEAUTH_TEST_POSTGRES unset: PostgreSQL not tested")
+	}
+	return m
+}
+
+// NUL and bytes that are not UTF-8 are answered 400 INVALID_REQUEST on
+// every backend: PostgreSQL answered NUL with 503 (its text cannot hold
+// it), and invalid UTF-8 was silently replaced on both.
+func TestHostileTextOnEveryBackend(t *testing.T) {
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			auth, err := gameauth.New(context.Background(), gameauth.Config{Store: open(t), Account: account.Config{PasswordHashing: cheap}})
+			require.NoError(t, err)
+			t.Cleanup(func() { _ = auth.Close() })
+			srv := server(t, auth)
+			for _, c := range []struct{ path, body, field string }{
+				{"/auth/guest/signin", `{"platform":"pc\u0000","device_id":"d1"}`, "platform"},
+				{"/auth/email/signin", `{"platform":"pc","device_id":"d1","linked_id":"a\u0000@b.co","linked_password":"12345678"}`, "linked_id"},
+				{"/auth/password/reset/confirm", `{"linked_id":"a\u0000@b.co","code":"12345678","new_password":"12345678"}`, "linked_id"},
+				{"/auth/block/reason", `{"block_key":"k\u0000"}`, "block_key"},
+				{"/auth/email/signup", "{\"platform\":\"pc\",\"device_id\":\"d1\",\"linked_id\":\"\xffX@b.c\",\"linked_password\":\"12345678\"}", "linked_id"},
+				{"/auth/email/signup", "{\"platform\":\"pc\",\"device_id\":\"d1\",\"linked_id\":\"\xfeX@b.c\",\"linked_password\":\"12345678\"}", "linked_id"},
+			} {
+				res, err := http.Post(srv.URL+c.path, "application/json", strings.NewReader(c.body))
+				require.NoError(t, err)
+				var body map[string]any
+				require.NoError(t, json.NewDecoder(res.Body).Decode(&body))
+				res.Body.Close()
+				assert.Equal(t, http.StatusBadRequest, res.StatusCode, "%s %q: %v", c.path, c.body, body)
+				assert.Equal(t, "INVALID_REQUEST", body["ErrorCode"])
+				assert.True(t, strings.HasPrefix(body["Message"].(string), c.field+": "), "%v", body)
+			}
+		})
+	}
 }

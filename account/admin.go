@@ -9,6 +9,9 @@ import (
 
 // RevokePlayerSessions ends every session of the player (SESSION_REVOKED).
 func (s *Service) RevokePlayerSessions(ctx context.Context, playerID string) error {
+	if err := checkID("player ID", playerID); err != nil {
+		return err
+	}
 	now := s.clock()
 	ids, err := s.store.RevokeSessions(ctx, playerID, "", storage.ReasonAdmin, now)
 	if err != nil {
@@ -35,6 +38,12 @@ func (s *Service) RotateSigningKey(ctx context.Context) (kid string, err error) 
 
 // SetPurchases replaces the purchase totals shown in the player's info.
 func (s *Service) SetPurchases(ctx context.Context, playerID string, p storage.Purchases) error {
+	if err := checkID("player ID", playerID); err != nil {
+		return err
+	}
+	if err := errors.Join(checkText("currency code", p.CurrencyCode), checkText("voided currency code", p.VoidedCurrencyCode)); err != nil {
+		return err
+	}
 	err := s.store.UpdateAccount(ctx, playerID, storage.AccountUpdate{Purchases: &p, At: s.clock()})
 	if errors.Is(err, storage.ErrNotFound) {
 		return ErrAccountNotFound

@@ -14,11 +14,8 @@ import (
 // (docs/API.md /block/reason): one notice, or none for a block that has
 // ended or was lifted. BLOCK_KEY_INVALID for an unknown key.
 func (s *Service) BlockReason(ctx context.Context, key string) ([]BlockNotice, error) {
-	if key == "" {
-		return nil, invalidField("block_key", "is required")
-	}
-	if len(key) > maxSecretField {
-		return nil, ErrBlockKeyInvalid
+	if err := checkKey("block_key", key, ErrBlockKeyInvalid); err != nil {
+		return nil, err
 	}
 	b, err := s.LookupBlock(ctx, key)
 	if err != nil {
@@ -50,8 +47,8 @@ type BlockSpec struct {
 // BlockPlayer blocks a player and returns the block's key, which the player
 // can look the block up by. ErrAccountNotFound for an unknown player.
 func (s *Service) BlockPlayer(ctx context.Context, playerID string, b BlockSpec) (key string, err error) {
-	if playerID == "" {
-		return "", ErrInvalidRequest.with("player ID is empty")
+	if err := checkID("player ID", playerID); err != nil {
+		return "", err
 	}
 	if _, err := s.store.GetAccount(ctx, playerID); err != nil {
 		if errors.Is(err, storage.ErrNotFound) {
@@ -71,8 +68,8 @@ func (s *Service) UnblockPlayer(ctx context.Context, playerID string) error {
 // BlockDevice blocks a device, by the device_id its requests send, and
 // returns the block's key.
 func (s *Service) BlockDevice(ctx context.Context, deviceID string, b BlockSpec) (key string, err error) {
-	if deviceID == "" {
-		return "", ErrInvalidRequest.with("device ID is empty")
+	if err := checkID("device ID", deviceID); err != nil {
+		return "", err
 	}
 	return s.block(ctx, storage.BlockDevice, deviceID, b)
 }
@@ -85,6 +82,9 @@ func (s *Service) UnblockDevice(ctx context.Context, deviceID string) error {
 // LookupBlock returns the block with that key, in force or not, or
 // ErrBlockKeyInvalid.
 func (s *Service) LookupBlock(ctx context.Context, key string) (storage.Block, error) {
+	if err := checkText("block key", key); err != nil {
+		return storage.Block{}, err
+	}
 	b, err := s.store.GetBlock(ctx, key)
 	if errors.Is(err, storage.ErrNotFound) {
 		return storage.Block{}, ErrBlockKeyInvalid
@@ -100,8 +100,14 @@ func (s *Service) block(ctx context.Context, kind storage.BlockKind, subject str
 	if !spec.Until.IsZero() && !spec.Until.After(now) {
 		return "", ErrInvalidRequest.with("block end is not in the future")
 	}
+	if err := checkText("reason", spec.Reason); err != nil {
+		return "", err
+	}
 	var services []string
 	for _, sv := range spec.Services {
+		if err := checkText("services", sv); err != nil {
+			return "", err
+		}
 		if sv = strings.TrimSpace(sv); sv != "" && !slices.Contains(services, sv) {
 			services = append(services, sv)
 		}
@@ -132,6 +138,9 @@ func (s *Service) block(ctx context.Context, kind storage.BlockKind, subject str
 }
 
 func (s *Service) unblock(ctx context.Context, kind storage.BlockKind, subject string) error {
+	if err := checkID(string(kind)+" ID", subject); err != nil {
+		return err
+	}
 	now := s.clock()
 	active, err := s.store.ActiveBlocks(ctx, kind, subject, now)
 	if err != nil {

@@ -448,3 +448,92 @@ func TestWithdrawnGuest(t *testing.T) {
 	e.clock.Advance(24 * time.Hour)
 	requireError(t, signIn(), http.StatusUnauthorized, CodeInvalidCredentials)
 }
+
+// Text no store keeps faithfully — bytes that are not UTF-8, and NUL — is
+// refused with INVALID_REQUEST naming the field, in every field of every
+// endpoint, before any store sees it (PostgreSQL answered NUL with a store
+// failure, 503, and invalid UTF-8 was quietly replaced, so "\xffX@b.c" and
+// "\xfeX@b.c" signed in to one account).
+func TestHostileText(t *testing.T) {
+	e := newEnv(t)
+	p := e.signUp("dev-a")
+	g := e.guest("dev-g")
+	dev := `"platform":"pc","device_id":"d1"`
+	type tc struct {
+		path, body, field string
+		auth              string
+	}
+	var cases []tc
+	for _, bad := range []struct{ name, text string }{{"NUL", `x\u0000y`}, {"invalid UTF-8", "x\xffy"}} {
+		for _, c := range []tc{
+			{"/guest/signin", `{"platform":"` + bad.text + `","device_id":"d1"}`, "platform", ""},
+			{"/guest/signin", `{"platform":"pc","device_id":"` + bad.text + `"}`, "device_id", ""},
+			{"/guest/signin", `{"platform":"pc","device_id":"d1","device_model":"` + bad.text + `"}`, "device_model", ""},
+			{"/guest/signin", `{"platform":"pc","device_id":"d1","device_os":"` + bad.text + `"}`, "device_os", ""},
+			{"/guest/signin", `{"platform":"pc","device_id":"d1","device_language":"` + bad.text + `"}`, "device_language", ""},
+			{"/guest/signin", `{` + dev + `,"guest_key":"` + bad.text + `"}`, "guest_key", ""},
+			{"/email/signup", `{` + dev + `,"linked_id":"` + bad.text + `@b.co","linked_password":"12345678"}`, "linked_id", ""},
+			{"/email/signup", `{` + dev + `,"linked_id":"n@b.co","linked_password":"1234567` + bad.text + `"}`, "linked_password", ""},
+			{"/email/signup", `{` + dev + `,"linked_id":"n@b.co","linked_password":"12345678","nickname":"` + bad.text + `"}`, "nickname", ""},
+			{"/email/signin", `{` + dev + `,"linked_id":"` + bad.text + `@b.co","linked_password":"12345678"}`, "linked_id", ""},
+			{"/email/signin", `{` + dev + `,"linked_id":"` + p.email + `","linked_password":"` + bad.text + `"}`, "linked_password", ""},
+			{"/password/reset", `{"linked_id":"` + bad.text + `@b.co"}`, "linked_id", ""},
+			{"/password/reset/confirm", `{"linked_id":"` + bad.text + `@b.co","code":"12345678","new_password":"12345678"}`, "linked_id", ""},
+			{"/password/reset/confirm", `{"linked_id":"n@b.co","code":"` + bad.text + `","new_password":"12345678"}`, "code", ""},
+			{"/nickname/exists", `{"nickname":"` + bad.text + `"}`, "nickname", ""},
+			{"/withdrawal/search", `{"withdrawal_key":"` + bad.text + `"}`, "withdrawal_key", ""},
+			{"/withdrawal/restore", `{` + dev + `,"withdrawal_key":"` + bad.text + `"}`, "withdrawal_key", ""},
+			{"/block/reason", `{"block_key":"` + bad.text + `"}`, "block_key", ""},
+			{"/nickname", `{"nickname":"` + bad.text + `"}`, "nickname", p.access},
+			{"/password", `{"linked_password":"` + bad.text + `","new_password":"12345678"}`, "linked_password", p.access},
+			{"/withdrawal", `{"memo":"` + bad.text + `"}`, "memo", p.access},
+			{"/email/link", `{"linked_id":"` + bad.text + `@b.co","linked_password":"12345678"}`, "linked_id", g.access},
+		} {
+			c.field = bad.name + " " + c.field
+			cases = append(cases, c)
+		}
+	}
+	for _, c := range cases {
+		t.Run(c.field+" "+c.path, func(t *testing.T) {
+			var opts []reqOpt
+			if c.auth != "" {
+				opts = append(opts, bearerOpt(c.auth))
+			}
+			r := e.put(c.path, c.body, opts...)
+			requireError(t, r, http.StatusBadRequest, CodeInvalidRequest)
+			field := c.field[strings.LastIndexByte(c.field, ' ')+1:]
+			assert.True(t, strings.HasPrefix(r.str("Message"), field+": "), "names %s: %s", field, r.Raw)
+		})
+	}
+
+	// The report's case: two emails that differ in a byte that is not UTF-8
+	// are not one account.
+	r := e.put("/email/signup", "{"+dev+`,"linked_id":"`+"\xffX@b.co"+`","linked_password":"12345678"}`)
+	requireError(t, r, http.StatusBadRequest, CodeInvalidRequest)
+	assert.Equal(t, "linked_id: is not valid UTF-8", r.str("Message"))
+	// A body that is not a JSON object is still refused as a whole.
+	r = e.put("/guest/signin", "[\"\xff\"]")
+	requireError(t, r, http.StatusBadRequest, CodeInvalidRequest)
+	assert.Equal(t, "request body is not valid UTF-8", r.str("Message"))
+}
+
+// The Go API refuses the same text: a game's own protocol hands the service
+// whatever bytes arrived.
+func TestHostileTextThroughTheGoAPI(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	for _, bad := range []string{"x\x00y", "x\xffy"} {
+		_, err := e.svc.SignInGuest(ctx, Client{Device: DeviceInfo{Platform: bad, DeviceID: "d"}}, "")
+		assert.ErrorIs(t, err, ErrInvalidRequest)
+		_, err = e.svc.SignUpEmail(ctx, Client{Device: DeviceInfo{Platform: "pc", DeviceID: "d"}}, bad+"@b.co", "12345678", "")
+		assert.ErrorIs(t, err, ErrInvalidRequest)
+		_, err = e.svc.BlockReason(ctx, bad)
+		assert.ErrorIs(t, err, ErrInvalidRequest)
+		_, err = e.svc.BlockDevice(ctx, bad, BlockSpec{Reason: "r"})
+		assert.ErrorIs(t, err, ErrInvalidRequest)
+		_, err = e.svc.BlockDevice(ctx, "d", BlockSpec{Reason: bad})
+		assert.ErrorIs(t, err, ErrInvalidRequest)
+		_, err = e.svc.NicknameExists(ctx, bad)
+		assert.ErrorIs(t, err, ErrInvalidRequest)
+	}
+}

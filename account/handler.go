@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // MaxBodyBytes is the largest request body the handler reads (docs/API.md: 64
@@ -291,6 +292,15 @@ func decode(w http.ResponseWriter, r *http.Request, dst any) error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return nil
 	}
+	if !utf8.Valid(data) {
+		// encoding/json would replace the bytes with U+FFFD, and two
+		// different inputs (an email with \xff and one with \xfe) would
+		// become one.
+		if f := fieldAt(data, invalidUTF8At(data)); f != "" {
+			return invalidField(f, "is not valid UTF-8")
+		}
+		return ErrInvalidRequest.with("request body is not valid UTF-8")
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(dst); err != nil {
 		return decodeError(err)
@@ -299,6 +309,52 @@ func decode(w http.ResponseWriter, r *http.Request, dst any) error {
 		return ErrInvalidRequest.with("request body must be one JSON object")
 	}
 	return nil
+}
+
+// invalidUTF8At is the offset of the first byte of data that is not UTF-8.
+func invalidUTF8At(data []byte) int {
+	for i := 0; i < len(data); {
+		r, n := utf8.DecodeRune(data[i:])
+		if r == utf8.RuneError && n <= 1 {
+			return i
+		}
+		i += n
+	}
+	return len(data)
+}
+
+// fieldAt names the top-level field of the JSON object data whose key or
+// value holds the byte at offset at, or "" when data is not such an object.
+func fieldAt(data []byte, at int) string {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return ""
+	}
+	for depth, key := 1, ""; depth > 0; {
+		t, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		switch {
+		case t == json.Delim('{') || t == json.Delim('['):
+			depth++
+		case t == json.Delim('}') || t == json.Delim(']'):
+			depth--
+		case depth == 1 && key == "":
+			key, _ = t.(string) // a key of the top-level object
+			if dec.InputOffset() > int64(at) {
+				return key
+			}
+			continue
+		}
+		if dec.InputOffset() > int64(at) {
+			return key
+		}
+		if depth == 1 {
+			key = "" // the value ended; a key comes next
+		}
+	}
+	return ""
 }
 
 func decodeError(err error) error {

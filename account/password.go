@@ -67,8 +67,8 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 // up, and whether or not the mailer failed: any other answer would tell who
 // has an account.
 func (s *Service) RequestPasswordReset(ctx context.Context, c Client, email string) error {
-	email = normalizeEmail(email)
-	if err := checkEmail("linked_id", email); err != nil {
+	email, err := newEmail("linked_id", email)
+	if err != nil {
 		return err
 	}
 	now := s.clock()
@@ -112,18 +112,12 @@ func (s *Service) RequestPasswordReset(ctx context.Context, c Client, email stri
 // code is the code last sent to it (docs/API.md /password/reset/confirm).
 // Every session of the player ends.
 func (s *Service) ConfirmPasswordReset(ctx context.Context, c Client, email, code, password string) error {
-	email = normalizeEmail(email)
-	if email == "" {
-		return invalidField("linked_id", "is required")
+	email, err := presentedEmail("linked_id", email)
+	if err != nil {
+		return err
 	}
-	if len(email) > maxEmailBytes {
-		return invalidField("linked_id", "is too long")
-	}
-	if code == "" {
-		return invalidField("code", "is required")
-	}
-	if len(code) > maxSecretField {
-		return ErrResetCodeInvalid
+	if err := checkKey("code", code, ErrResetCodeInvalid); err != nil {
+		return err
 	}
 	if err := checkNewPassword("new_password", password); err != nil {
 		return err

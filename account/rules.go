@@ -78,8 +78,79 @@ func newResetCode() string {
 // guestLinkID is how a guest key is stored: the hex SHA-256.
 func guestLinkID(key string) string { return hex.EncodeToString(hashSecret(key)) }
 
+// checkText refuses text that no store keeps faithfully: bytes that are not
+// UTF-8 (a JSON decoder would quietly replace them, making two inputs one),
+// and NUL, which PostgreSQL's text cannot hold. Every text a flow stores,
+// compares or looks up passes through it, so that every backend answers
+// such input alike: INVALID_REQUEST naming the field.
+func checkText(field, s string) error {
+	if !utf8.ValidString(s) {
+		return invalidField(field, "is not valid UTF-8")
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		return invalidField(field, "must not contain NUL characters")
+	}
+	return nil
+}
+
+// checkID checks the ID of a player or device an administrator names.
+func checkID(what, id string) error {
+	if id == "" {
+		return ErrInvalidRequest.with(what + " is empty")
+	}
+	if err := checkText(what, id); err != nil {
+		return err
+	}
+	return nil
+}
+
+// checkKey checks a key a flow looks up (a guest, withdrawal or block key,
+// a reset code): text, within the bound of any key the service issues.
+// Past the bound no key can match, which the flow answers as it answers an
+// unknown one (tooLong).
+func checkKey(field, key string, tooLong error) error {
+	if key == "" {
+		return invalidField(field, "is required")
+	}
+	if err := checkText(field, key); err != nil {
+		return err
+	}
+	if len(key) > maxSecretField {
+		return tooLong
+	}
+	return nil
+}
+
 // normalizeEmail is docs/API.md's normalized form: trimmed, lower-cased.
+// (Lower-casing replaces bytes that are not UTF-8: check the text first.)
 func normalizeEmail(s string) string { return strings.ToLower(strings.TrimSpace(s)) }
+
+// newEmail checks an email a player is to be known by, and returns it
+// normalized.
+func newEmail(field, raw string) (string, error) {
+	if err := checkText(field, raw); err != nil {
+		return "", err
+	}
+	e := normalizeEmail(raw)
+	return e, checkEmail(field, e)
+}
+
+// presentedEmail checks an email presented to sign in with, and returns it
+// normalized: required, text and bounded, but not parsed, so a rule change
+// never locks anyone out.
+func presentedEmail(field, raw string) (string, error) {
+	if err := checkText(field, raw); err != nil {
+		return "", err
+	}
+	e := normalizeEmail(raw)
+	if e == "" {
+		return "", invalidField(field, "is required")
+	}
+	if len(e) > maxEmailBytes {
+		return "", invalidField(field, "is too long")
+	}
+	return e, nil
+}
 
 // checkEmail checks a normalized address: one plain addr-spec, no display
 // name, no comments.
@@ -103,8 +174,8 @@ func checkNewPassword(field, p string) error {
 	if p == "" {
 		return invalidField(field, "is required")
 	}
-	if !utf8.ValidString(p) {
-		return invalidField(field, "is not valid UTF-8")
+	if err := checkText(field, p); err != nil {
+		return err
 	}
 	if utf8.RuneCountInString(p) < minPasswordRunes {
 		return invalidField(field, "must be at least 8 characters")
@@ -116,10 +187,14 @@ func checkNewPassword(field, p string) error {
 }
 
 // checkPresented is the check of a password presented for verification: it
-// is only required and bounded, so a rule change never locks anyone out.
+// is only required, text and bounded, so a rule change never locks anyone
+// out (no password could ever be set that is not text).
 func checkPresented(field, p string) error {
 	if p == "" {
 		return invalidField(field, "is required")
+	}
+	if err := checkText(field, p); err != nil {
+		return err
 	}
 	if len(p) > maxPasswordBytes {
 		return invalidField(field, "is too long")
@@ -153,7 +228,11 @@ func checkNickname(n string) (string, error) {
 		return "", invalidField(f, "must not begin or end with a blank")
 	}
 	for _, r := range n {
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' || r == utf8.RuneError {
+		switch {
+		case r == utf8.RuneError:
+			// Where a decoder met bytes that were not UTF-8.
+			return "", invalidField(f, "is not valid UTF-8")
+		case unicode.IsControl(r) || r == '\u2028' || r == '\u2029':
 			return "", invalidField(f, "must not contain control characters")
 		}
 	}
@@ -162,23 +241,29 @@ func checkNickname(n string) (string, error) {
 
 func blank(r rune) bool { return unicode.IsSpace(r) || unicode.Is(unicode.Cf, r) }
 
-// checkDevice checks docs/API.md's device info: platform and device_id required.
+// checkDevice checks docs/API.md's device info: platform and device_id
+// required, every field text and bounded.
 func checkDevice(d DeviceInfo) error {
-	switch {
-	case d.Platform == "":
-		return invalidField("platform", "is required")
-	case len(d.Platform) > maxShortField:
-		return invalidField("platform", "is too long")
-	case d.DeviceID == "":
-		return invalidField("device_id", "is required")
-	case len(d.DeviceID) > maxDeviceField:
-		return invalidField("device_id", "is too long")
-	case len(d.DeviceModel) > maxDeviceField:
-		return invalidField("device_model", "is too long")
-	case len(d.DeviceOS) > maxDeviceField:
-		return invalidField("device_os", "is too long")
-	case len(d.DeviceLanguage) > maxShortField:
-		return invalidField("device_language", "is too long")
+	for _, f := range []struct {
+		name, value string
+		max         int
+		required    bool
+	}{
+		{"platform", d.Platform, maxShortField, true},
+		{"device_id", d.DeviceID, maxDeviceField, true},
+		{"device_model", d.DeviceModel, maxDeviceField, false},
+		{"device_os", d.DeviceOS, maxDeviceField, false},
+		{"device_language", d.DeviceLanguage, maxShortField, false},
+	} {
+		switch {
+		case f.value == "" && f.required:
+			return invalidField(f.name, "is required")
+		case len(f.value) > f.max:
+			return invalidField(f.name, "is too long")
+		}
+		if err := checkText(f.name, f.value); err != nil {
+			return err
+		}
 	}
 	return nil
 }

@@ -184,8 +184,8 @@ func (s *Service) SignUpEmail(ctx context.Context, c Client, email, password, ni
 	if err := checkDevice(c.Device); err != nil {
 		return nil, err
 	}
-	email = normalizeEmail(email)
-	if err := checkEmail("linked_id", email); err != nil {
+	email, err := newEmail("linked_id", email)
+	if err != nil {
 		return nil, err
 	}
 	if err := checkNewPassword("linked_password", password); err != nil {
@@ -248,12 +248,9 @@ func (s *Service) SignInEmail(ctx context.Context, c Client, email, password str
 	if err := checkDevice(c.Device); err != nil {
 		return nil, err
 	}
-	email = normalizeEmail(email)
-	if email == "" {
-		return nil, invalidField("linked_id", "is required")
-	}
-	if len(email) > maxEmailBytes {
-		return nil, invalidField("linked_id", "is too long")
+	email, err := presentedEmail("linked_id", email)
+	if err != nil {
+		return nil, err
 	}
 	if err := checkPresented("linked_password", password); err != nil {
 		return nil, err
@@ -315,8 +312,10 @@ func (s *Service) SignInGuest(ctx context.Context, c Client, key string) (*Grant
 	if err := checkDevice(c.Device); err != nil {
 		return nil, err
 	}
-	if len(key) > maxSecretField {
-		return nil, invalidField("guest_key", "is too long")
+	if key != "" {
+		if err := checkKey("guest_key", key, invalidField("guest_key", "is too long")); err != nil {
+			return nil, err
+		}
 	}
 	now := s.clock()
 	if key == "" {
@@ -360,8 +359,8 @@ func (s *Service) SignInGuest(ctx context.Context, c Client, key string) (*Grant
 // since the tokens name the linked type, so the count of live sessions stays
 // the same. timezone is the request's, or "".
 func (s *Service) LinkEmail(ctx context.Context, p Principal, timezone, email, password string) (*Grant, error) {
-	email = normalizeEmail(email)
-	if err := checkEmail("linked_id", email); err != nil {
+	email, err := newEmail("linked_id", email)
+	if err != nil {
 		return nil, err
 	}
 	if err := checkNewPassword("linked_password", password); err != nil {

@@ -25,8 +25,11 @@ func (s *Service) Withdraw(ctx context.Context, p Principal, periodDays int, mem
 		}
 		period = time.Duration(periodDays) * 24 * time.Hour
 	}
-	if !utf8.ValidString(memo) || utf8.RuneCountInString(memo) > maxMemoRunes {
-		return nil, invalidField("memo", "must be valid text of at most 1000 characters")
+	if err := checkText("memo", memo); err != nil {
+		return nil, err
+	}
+	if utf8.RuneCountInString(memo) > maxMemoRunes {
+		return nil, invalidField("memo", "must be at most 1000 characters")
 	}
 	a, err := s.authorize(ctx, p)
 	if err != nil {
@@ -63,11 +66,8 @@ func (s *Service) Withdraw(ctx context.Context, p Principal, periodDays int, mem
 // (docs/API.md /withdrawal/search); its Key is left empty.
 // WITHDRAWAL_PERIOD_EXPIRED once the grace period is over.
 func (s *Service) SearchWithdrawal(ctx context.Context, key string) (*Withdrawal, error) {
-	if key == "" {
-		return nil, invalidField("withdrawal_key", "is required")
-	}
-	if len(key) > maxSecretField {
-		return nil, ErrWithdrawalKeyInvalid
+	if err := checkKey("withdrawal_key", key, ErrWithdrawalKeyInvalid); err != nil {
+		return nil, err
 	}
 	w, err := s.store.GetWithdrawal(ctx, hashSecret(key))
 	if errors.Is(err, storage.ErrNotFound) {
@@ -96,11 +96,8 @@ func (s *Service) RestoreWithdrawal(ctx context.Context, c Client, key string) e
 	if err := checkDevice(c.Device); err != nil {
 		return err
 	}
-	if key == "" {
-		return invalidField("withdrawal_key", "is required")
-	}
-	if len(key) > maxSecretField {
-		return ErrWithdrawalKeyInvalid
+	if err := checkKey("withdrawal_key", key, ErrWithdrawalKeyInvalid); err != nil {
+		return err
 	}
 	now := s.clock()
 	if err := s.allow(ctx, now, addrKey(c.Addr)); err != nil {

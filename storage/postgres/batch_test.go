@@ -37,7 +37,7 @@ type gate struct {
 	mu    sync.Mutex
 	sizes []int
 	open  chan struct{}
-	fail  func(n int) error // fails a statement of n refreshes; nil: none
+	fail  func(ctx context.Context, n int) error // fails a statement of n refreshes; nil: none
 }
 
 func newGate(s *postgres.Store) *gate {
@@ -55,7 +55,7 @@ func newGate(s *postgres.Store) *gate {
 			}
 		}
 		if g.fail != nil {
-			return g.fail(n)
+			return g.fail(ctx, n)
 		}
 		return nil
 	})
@@ -188,7 +188,7 @@ func TestRefreshBatchFails(t *testing.T) {
 	const n = 6
 	s := batchFixture(t, n)
 	g := newGate(s)
-	g.fail = func(n int) error {
+	g.fail = func(_ context.Context, n int) error {
 		if n > 1 {
 			return errors.New("connection lost")
 		}
@@ -288,11 +288,12 @@ func TestRefreshBatchOneLeavesStatement(t *testing.T) {
 	s := batchFixture(t, 3)
 	g := newGate(s)
 	inStatement := make(chan struct{})
-	release := make(chan struct{})
-	g.fail = func(n int) error {
+	g.fail = func(ctx context.Context, n int) error {
 		if n > 1 {
+			// The statement runs until its context ends, as one waiting
+			// on a lock would.
 			close(inStatement)
-			<-release
+			<-ctx.Done()
 		}
 		return nil
 	}
@@ -320,7 +321,6 @@ func TestRefreshBatchOneLeavesStatement(t *testing.T) {
 	<-inStatement
 	cancel()
 	require.ErrorIs(t, <-quit, context.Canceled)
-	close(release)
 	wg.Wait()
 	assert.Equal(t, int64(1), other.Session.Generation, "s2 was judged alone and rotated")
 	requireRotatedOnce(t, s, "s2")
@@ -379,7 +379,7 @@ func TestRefreshBatchPanic(t *testing.T) {
 	const n = 4
 	s := batchFixture(t, n+1)
 	g := newGate(s)
-	g.fail = func(n int) error {
+	g.fail = func(_ context.Context, n int) error {
 		if n > 1 {
 			panic("boom")
 		}
