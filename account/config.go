@@ -214,6 +214,8 @@ type Service struct {
 	dummy   string
 	limiter Limiter
 	locs    sync.Map // time zone name → *time.Location
+	// failures throttles the log lines of repeated failures.
+	failures logThrottle
 }
 
 // New checks cfg, fills in its defaults and returns the service over store,

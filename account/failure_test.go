@@ -3,6 +3,7 @@ package account_test
 import (
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -489,4 +490,53 @@ func TestPurgeFailureIsFinishedLater(t *testing.T) {
 		require.NoError(t, err)
 		assert.Empty(t, due)
 	}
+}
+
+// downStore is a store whose account lookups fail, as during an outage.
+type downStore struct{ storage.Store }
+
+func (downStore) GetAccountByLink(context.Context, string, string) (storage.Account, error) {
+	return storage.Account{}, errors.New("connection refused")
+}
+
+// An outage writes a line every few seconds per operation, saying how many
+// it left out, not one line per request; a client that hung up is not a
+// store failure at all.
+func TestStoreFailuresLogThrottled(t *testing.T) {
+	e := newEnv(t, func(c *envConfig) { c.store = downStore{c.store} })
+	ctx := context.Background()
+	dev := Client{Device: DeviceInfo{Platform: "pc", DeviceID: "d"}}
+	errorLines := func() []map[string]any {
+		var lines []map[string]any
+		for _, l := range strings.Split(strings.TrimSpace(e.logs.String()), "\n") {
+			var m map[string]any
+			if json.Unmarshal([]byte(l), &m) == nil && m["level"] == "ERROR" {
+				lines = append(lines, m)
+			}
+		}
+		return lines
+	}
+	for range 100 {
+		_, err := e.svc.SignInEmail(ctx, dev, "a@b.co", "12345678")
+		require.ErrorIs(t, err, ErrUnavailable)
+	}
+	lines := errorLines()
+	require.Len(t, lines, 1, "one line for the first failure")
+	assert.Equal(t, "GetAccountByLink", lines[0]["op"])
+	e.clock.Advance(10 * time.Second)
+	_, err := e.svc.SignInEmail(ctx, dev, "a@b.co", "12345678")
+	require.ErrorIs(t, err, ErrUnavailable)
+	lines = errorLines()
+	require.Len(t, lines, 2, "then one a while")
+	assert.Equal(t, 99.0, lines[1]["suppressed"])
+
+	// A request that ended before the store answered: its failure is the
+	// client's leaving, logged for debugging only.
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	e.clock.Advance(time.Minute)
+	_, err = e.svc.SignInEmail(gone, dev, "a@b.co", "12345678")
+	require.ErrorIs(t, err, ErrUnavailable)
+	assert.Len(t, errorLines(), 2)
+	assert.Contains(t, e.logs.String(), "request ended before it was answered")
 }

@@ -341,7 +341,7 @@ func (f faultRefresher) Refresh(ctx context.Context, id string, r storage.Rotati
 // slowRefresh is a newEnv option: the service gets the bare faultStore,
 // which hides the memory store's Refresher, so a refresh takes the long way
 // as with a store that has none.
-func slowRefresh(c *envConfig) { c.slow = true }
+func slowRefresh(c *envConfig) { c.store = c.fault }
 
 // calledOps returns the store calls made since the last arm.
 func (f *faultStore) calledOps() []string {
@@ -430,11 +430,14 @@ type env struct {
 }
 
 // envConfig is what newEnv's options change: the service's Config, the
-// handler's, and whether the store hides its Refresher (slowRefresh).
+// handler's, and the store.
 type envConfig struct {
 	Config
 	HandlerConfig
-	slow bool
+	// store is what the service runs on: the fault store, through which
+	// the memory store's Refresher passes, unless an option changes it.
+	store storage.Store
+	fault *faultStore
 }
 
 func newEnv(t testing.TB, opts ...func(*envConfig)) *env {
@@ -454,15 +457,11 @@ func newEnv(t testing.TB, opts ...func(*envConfig)) *env {
 		Mailer:          e.mailer,
 		Events:          Fanout(e.view, e.events),
 		SignInLimit:     -1,
-	}}
+	}, store: faultRefresher{e.fault}, fault: e.fault}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	var store storage.Store = faultRefresher{e.fault}
-	if cfg.slow {
-		store = e.fault
-	}
-	svc, err := New(store, toks, e.view, cfg.Config)
+	svc, err := New(cfg.store, toks, e.view, cfg.Config)
 	require.NoError(t, err)
 	e.svc = svc
 	auth := middleware.New(toks.Verifier, e.view, middleware.Config{})

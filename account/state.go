@@ -21,26 +21,36 @@ var errPurged = errors.New("account: purged")
 
 func hashSecret(s string) []byte { return tokens.HashSecret(s) }
 
-// unavailable logs a store failure once and answers UNAVAILABLE. Store
-// errors carry record keys at most, never a secret.
+// unavailable answers UNAVAILABLE for a store failure, and logs it: at
+// ERROR, throttled per operation (logThrottle), so that an outage writes a
+// line every few seconds, not one a request; at DEBUG when the request had
+// ended before the store answered (a client hanging up is not a store
+// failure, and anyone can cause one). Store errors carry record keys at
+// most, never a secret.
 func (s *Service) unavailable(ctx context.Context, op string, err error) error {
-	s.log.ErrorContext(ctx, "gameauth: store failed", "op", op, "err", err)
+	s.logFailure(ctx, "gameauth: store failed", op, err)
 	e := ErrUnavailable.with("service temporarily unavailable")
 	e.Err = err
 	return e
 }
 
-// internal answers UNAVAILABLE for a failure that is not the store's
-// (signing, a cancelled request while waiting for a hash slot).
+// internal is unavailable for a failure that is not the store's (signing,
+// a cancelled request while waiting for a hash slot).
 func (s *Service) internal(ctx context.Context, op string, err error) error {
-	if ctx.Err() != nil {
-		s.log.DebugContext(ctx, "gameauth: request ended early", "op", op, "err", ctx.Err())
-	} else {
-		s.log.ErrorContext(ctx, "gameauth: internal failure", "op", op, "err", err)
-	}
+	s.logFailure(ctx, "gameauth: internal failure", op, err)
 	e := ErrUnavailable.with("service temporarily unavailable")
 	e.Err = err
 	return e
+}
+
+func (s *Service) logFailure(ctx context.Context, msg, op string, err error) {
+	if ctx.Err() != nil {
+		s.log.DebugContext(ctx, "gameauth: request ended before it was answered", "op", op, "err", ctx.Err())
+		return
+	}
+	if ok, left := s.failures.allow(op, s.clock()); ok {
+		s.log.ErrorContext(ctx, msg, "op", op, "err", err, "suppressed", left)
+	}
 }
 
 // undo runs a compensation after a later step failed. It outlives the
