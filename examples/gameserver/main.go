@@ -21,7 +21,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -112,8 +111,10 @@ func run() error {
 	}
 	defer auth.Close()
 
-	srv := &http.Server{Handler: routes(auth, o.adminToken), ReadHeaderTimeout: 10 * time.Second}
-	ln, err := net.Listen("tcp", o.addr)
+	// Timeouts and a connection bound: a bare http.Server lets clients that
+	// trickle bytes or idle hold descriptors until none are left.
+	srv := gameauth.NewServer(routes(auth, o.adminToken), gameauth.ServerConfig{})
+	ln, err := gameauth.Listen(ctx, o.addr, gameauth.ServerConfig{})
 	if err != nil {
 		return err
 	}
@@ -131,7 +132,8 @@ func run() error {
 	return srv.Shutdown(shutdownCtx)
 }
 
-// routes is the server's whole surface.
+// routes is the server's whole surface. Every answer, the mux's own 404
+// and 405 included, is in the contract's BaseResponse shape.
 func routes(auth *gameauth.GameAuth, adminToken string) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/auth/", http.StripPrefix("/auth", auth.Handler()))
@@ -140,7 +142,45 @@ func routes(auth *gameauth.GameAuth, adminToken string) http.Handler {
 	if adminToken != "" {
 		mux.Handle("/admin/", adminOnly(adminToken, adminRoutes(auth.Service())))
 	}
-	return mux
+	return jsonRefusals(mux)
+}
+
+// jsonRefusals serves mux, answering its own 404 and 405 (with Allow) as
+// BaseResponse with ErrorCode INVALID_REQUEST, as the account handler does,
+// instead of net/http's plain text.
+func jsonRefusals(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(&refusal{ResponseWriter: w}, r)
+	})
+}
+
+// refusal turns the status net/http's mux answers an unrouted request
+// with into BaseResponse, and drops the mux's plain-text body.
+type refusal struct {
+	http.ResponseWriter
+	written bool
+}
+
+func (f *refusal) WriteHeader(status int) {
+	if f.written {
+		return
+	}
+	f.written = true
+	msg := "no such endpoint"
+	if status == http.StatusMethodNotAllowed {
+		msg = "method not allowed; use " + f.Header().Get("Allow")
+	}
+	f.Header().Del("Content-Type")
+	account.WriteError(f.ResponseWriter, &account.Error{Code: account.CodeInvalidRequest, Status: status, Message: msg})
+}
+
+func (f *refusal) Write(b []byte) (int, error) {
+	f.WriteHeader(http.StatusOK)
+	return len(b), nil
 }
 
 func me(w http.ResponseWriter, r *http.Request) {
