@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gameauth/gameauth/internal/gobench"
 	gocache "github.com/patrickmn/go-cache"
 	"github.com/stretchr/testify/require"
 )
@@ -66,12 +67,12 @@ func BenchmarkCacheMemory(b *testing.B) {
 					var perEntry, entries float64
 					runs := 0
 					for b.Loop() {
-						before := liveHeap()
+						before := gobench.LiveHeap()
 						c, n := impl.make()
 						for _, t := range toks {
 							c.Put(t.token, cloneClaims(t.claims), now)
 						}
-						after := liveHeap()
+						after := gobench.LiveHeap()
 						runtime.KeepAlive(c)
 						entries = float64(n())
 						perEntry += float64(after-before) / entries
@@ -109,12 +110,7 @@ func BenchmarkVerifyCached(b *testing.B) {
 			require.NoError(b, err)
 			b.ReportAllocs()
 			for b.Loop() {
-				if tc.identity {
-					_, err = v.VerifyIdentity(tok)
-				} else {
-					_, err = v.Verify(tok)
-				}
-				if err != nil {
+				if err := verifyOnce(v, tok, tc.identity); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -162,13 +158,7 @@ func BenchmarkVerifyUncached(b *testing.B) {
 			for b.Loop() {
 				tok := toks[i%len(toks)].token
 				i++
-				var err error
-				if tc.identity {
-					_, err = v.VerifyIdentity(tok)
-				} else {
-					_, err = v.Verify(tok)
-				}
-				if err != nil {
+				if err := verifyOnce(v, tok, tc.identity); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -176,13 +166,15 @@ func BenchmarkVerifyUncached(b *testing.B) {
 	}
 }
 
-// liveHeap is the live heap after a full collection.
-func liveHeap() int64 {
-	runtime.GC()
-	runtime.GC() // the second cycle frees what finalizers of the first kept
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return int64(m.HeapAlloc)
+// verifyOnce verifies tok with VerifyIdentity if identity, else Verify.
+func verifyOnce(v *Verifier, tok string, identity bool) error {
+	var err error
+	if identity {
+		_, err = v.VerifyIdentity(tok)
+	} else {
+		_, err = v.Verify(tok)
+	}
+	return err
 }
 
 // benchToken is a token and the claims Verify would find in it.

@@ -202,8 +202,7 @@ func TestCacheEvictsSoonestExpiring(t *testing.T) {
 // Verify refuses it.
 func TestCacheOneByteOff(t *testing.T) {
 	f := newFixture(t, RingConfig{})
-	cache := NewCache(10, time.Hour)
-	v := NewVerifier(f.ring, VerifierConfig{Issuer: testIss, Audience: testAud, Cache: cache})
+	v, cache := f.cachingVerifier(10)
 	tok, _, err := f.iss.Issue(testClaims())
 	require.NoError(t, err)
 	_, err = v.Verify(tok)
@@ -232,8 +231,7 @@ func TestCacheOneByteOff(t *testing.T) {
 
 func TestVerifierWithCache(t *testing.T) {
 	f := newFixture(t, RingConfig{})
-	cache := NewCache(10, time.Hour)
-	v := NewVerifier(f.ring, VerifierConfig{Issuer: testIss, Audience: testAud, Cache: cache})
+	v, cache := f.cachingVerifier(10)
 	tok, issued, err := f.iss.Issue(testClaims())
 	require.NoError(t, err)
 
@@ -291,8 +289,7 @@ func TestVerifyIdentity(t *testing.T) {
 	}
 
 	t.Run("bounded cache: one shared Identity per session", func(t *testing.T) {
-		cache := NewCache(100, time.Hour)
-		v := NewVerifier(f.ring, VerifierConfig{Issuer: testIss, Audience: testAud, Cache: cache})
+		v, cache := f.cachingVerifier(100)
 		a, err := v.VerifyIdentity(tok1)
 		require.NoError(t, err)
 		check(t, a, want)
@@ -409,6 +406,13 @@ func TestIdentity(t *testing.T) {
 	cache.Put("big", c, now)
 	_, ok := cache.Get("big", now)
 	assert.False(t, ok, "claims too large to pack are not cached")
+}
+
+// cachingVerifier returns a Verifier like f's with a BoundedCache of n
+// entries.
+func (f *fixture) cachingVerifier(n int) (*Verifier, *BoundedCache) {
+	c := NewCache(n, time.Hour)
+	return NewVerifier(f.ring, VerifierConfig{Issuer: testIss, Audience: testAud, Cache: c}), c
 }
 
 // otherCache is a Cache that is not a *BoundedCache.

@@ -1,6 +1,7 @@
 // Package gobench reads the output of `go test -bench -benchmem`, for the
 // tools that turn benchmark runs into this module's reports (cmd/bench and
-// tokens/internal/benchtable).
+// tokens/internal/benchtable), and measures the live heap as the memory
+// benchmarks report it.
 package gobench
 
 import (
