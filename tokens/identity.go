@@ -16,7 +16,7 @@ import (
 // An Identity is immutable: its claims are read through methods, and a
 // shared one stays valid (and unchanged) after the cache has forgotten it.
 type Identity struct {
-	// The seven claims back to back, in identityField order, in one
+	// The seven claims back to back, in the order of the constants below, in one
 	// allocation: a session costs one string instead of seven.
 	s    string
 	ends [identityFields - 1]uint16 // where each claim but the last ends in s
