@@ -38,7 +38,8 @@ type VerifierConfig struct {
 	// Clock tells the time; nil means the ring's clock.
 	Clock func() time.Time
 	// Cache, if set, remembers verified tokens until they expire (see
-	// NewCache). Give each Verifier its own: entries are not keyed by
+	// NewCache; with a *BoundedCache, VerifyIdentity shares the cache's
+	// Identities). Give each Verifier its own: entries are not keyed by
 	// Issuer and Audience.
 	Cache Cache
 }
@@ -53,6 +54,7 @@ type Verifier struct {
 	skew     time.Duration
 	clock    func() time.Time
 	cache    Cache
+	bounded  *BoundedCache // cache, when it is one: VerifyIdentity shares its Identities
 	parsers  fastjson.ParserPool
 }
 
@@ -67,7 +69,11 @@ func NewVerifier(r *Ring, cfg VerifierConfig) *Verifier {
 	if cfg.Clock == nil {
 		cfg.Clock = r.clock
 	}
-	return &Verifier{ring: r, issuer: cfg.Issuer, audience: cfg.Audience, skew: cfg.Skew, clock: cfg.Clock, cache: cfg.Cache}
+	bounded, ok := cfg.Cache.(*BoundedCache)
+	if ok && bounded == nil {
+		cfg.Cache = nil // a nil *BoundedCache is no cache
+	}
+	return &Verifier{ring: r, issuer: cfg.Issuer, audience: cfg.Audience, skew: cfg.Skew, clock: cfg.Clock, cache: cfg.Cache, bounded: bounded}
 }
 
 func invalid(reason string) error { return fmt.Errorf("%w: %s", ErrTokenInvalid, reason) }
@@ -82,7 +88,11 @@ func (v *Verifier) Verify(token string) (Claims, error) {
 		return Claims{}, invalid("size")
 	}
 	now := v.clock()
-	if v.cache != nil {
+	if b := v.bounded; b != nil {
+		if e, ok := b.lookup(token, now); ok {
+			return e.claims(), nil // straight into the result: Get would copy it once more
+		}
+	} else if v.cache != nil {
 		if c, ok := v.cache.Get(token, now); ok {
 			return c, nil
 		}
@@ -95,6 +105,38 @@ func (v *Verifier) Verify(token string) (Claims, error) {
 		v.cache.Put(token, c, now)
 	}
 	return c, nil
+}
+
+// VerifyIdentity checks token as Verify does and returns who it speaks
+// for: its player and session claims. With a BoundedCache, a token seen
+// before costs no allocation: the Identity returned is the one the cache
+// holds for the token's session, shared with every other caller; it is
+// immutable, and stays valid after the cache forgets it. Otherwise the
+// Identity is a new one.
+func (v *Verifier) VerifyIdentity(token string) (*Identity, error) {
+	b := v.bounded
+	if b == nil {
+		c, err := v.Verify(token)
+		if err != nil {
+			return nil, err
+		}
+		return newIdentity(identityOf(&c))
+	}
+	if len(token) == 0 || len(token) > MaxTokenSize {
+		return nil, invalid("size")
+	}
+	now := v.clock()
+	if e, ok := b.lookup(token, now); ok {
+		return e.who, nil
+	}
+	c, err := v.verify(token, now)
+	if err != nil {
+		return nil, err
+	}
+	if id := b.put(token, &c, now); id != nil {
+		return id, nil
+	}
+	return newIdentity(identityOf(&c))
 }
 
 func (v *Verifier) verify(token string, now time.Time) (Claims, error) {

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/gameauth/gameauth/bench/internal/gobench"
 	"github.com/gameauth/gameauth/revocation"
 	"github.com/gameauth/gameauth/storage"
 	"github.com/gameauth/gameauth/storage/memory"
@@ -33,15 +34,6 @@ type memResult struct {
 	BlockEntry   float64 // live heap bytes per active block in the view
 	ViewEntries  int
 	HeapBaseline int64 // live heap before the cache existed
-}
-
-// liveHeap is the live heap after a full collection.
-func liveHeap() int64 {
-	runtime.GC()
-	runtime.GC() // the second cycle frees what finalizers of the first kept
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return int64(m.HeapAlloc)
 }
 
 // benchMemory measures the verified-token cache and the revocation view as
@@ -75,7 +67,7 @@ func benchMemory(ctx context.Context, cfg memConfig) (memResult, error) {
 		return out, err
 	}
 	out.TokenLen = len(sample)
-	out.HeapBaseline = liveHeap()
+	out.HeapBaseline = gobench.LiveHeap()
 	v, cache := newVerifier()
 	t0 := time.Now()
 	for done := 0; done < cfg.Flood; {
@@ -88,7 +80,7 @@ func benchMemory(ctx context.Context, cfg memConfig) (memResult, error) {
 		if err != nil {
 			return out, err
 		}
-		h := liveHeap() - out.HeapBaseline
+		h := gobench.LiveHeap() - out.HeapBaseline
 		if done == 0 {
 			out.CacheEntry = float64(h) / float64(min(n, out.CacheBound))
 		}
@@ -96,7 +88,7 @@ func benchMemory(ctx context.Context, cfg memConfig) (memResult, error) {
 		out.FloodPeak = max(out.FloodPeak, h)
 	}
 	out.FloodTime = time.Since(t0)
-	out.FloodHeap = liveHeap() - out.HeapBaseline
+	out.FloodHeap = gobench.LiveHeap() - out.HeapBaseline
 	runtime.KeepAlive(cache)
 	runtime.KeepAlive(v)
 
@@ -107,7 +99,7 @@ func benchMemory(ctx context.Context, cfg memConfig) (memResult, error) {
 	now := time.Now()
 	feed := &memFeed{}
 	view := revocation.New(feed, revocation.Config{Clock: func() time.Time { return now }})
-	before := liveHeap()
+	before := gobench.LiveHeap()
 	feed.revs = func() []storage.Revocation {
 		revs := make([]storage.Revocation, cfg.ViewEntries)
 		for i := range revs {
@@ -119,7 +111,7 @@ func benchMemory(ctx context.Context, cfg memConfig) (memResult, error) {
 		return out, err
 	}
 	feed.revs = nil
-	mid := liveHeap()
+	mid := gobench.LiveHeap()
 	out.RevokedEntry = float64(mid-before) / float64(cfg.ViewEntries)
 	feed.blocks = func() []storage.Block {
 		bs := make([]storage.Block, cfg.ViewEntries)
@@ -133,7 +125,7 @@ func benchMemory(ctx context.Context, cfg memConfig) (memResult, error) {
 		return out, err
 	}
 	feed.blocks = nil
-	after := liveHeap()
+	after := gobench.LiveHeap()
 	out.BlockEntry = float64(after-mid) / float64(cfg.ViewEntries)
 	if _, ok := view.SessionRevoked(fmt.Sprintf("%022d", cfg.ViewEntries-1)); !ok {
 		return out, fmt.Errorf("revocation view lost a revoked session")
