@@ -54,6 +54,8 @@ const (
 	FieldNickname = "nickname" // the case-folded nickname
 	FieldID       = "id"       // a record's primary key
 	FieldState    = "state"    // the record is not in the state the call needs
+	// FieldIdentityType: the account already has an identity of that type.
+	FieldIdentityType = "identity_type"
 )
 
 // ConflictError is an ErrConflict that names the unique field at fault.
@@ -89,7 +91,9 @@ func NicknameKey(nickname string) string {
 	return norm.NFC.String(cases.Fold().String(nickname))
 }
 
-// Linked types the service uses. Federated providers use their own names.
+// Linked types the service uses. Federated providers use their own names
+// (the federated package's "apple", "google", ..., or an OpenID Connect
+// issuer's configured name).
 const (
 	LinkEmail = "email"
 	LinkGuest = "guest"
@@ -141,6 +145,55 @@ type AccountUpdate struct {
 	At           time.Time // becomes UpdatedAt
 }
 
+// Identity is one way an account signs in: its email, its guest key (the
+// key's hash), or a federated provider's subject. Type and Subject are an
+// Account's LinkedType and LinkedID when the identity is the account's
+// primary one.
+type Identity struct {
+	Type     string
+	Subject  string
+	LinkedAt time.Time
+}
+
+// Link is the identity's (Type, Subject).
+func (i Identity) Link() Link { return Link{Type: i.Type, ID: i.Subject} }
+
+// Identities stores every identity of an account: its primary one (the
+// Account's LinkedType and LinkedID) and those linked since (a guest that
+// added an Apple ID, an email account that added Google). A store that
+// implements it lets players sign in with platform accounts; one that does
+// not (a host's own users table, storage.Combine) still serves email and
+// guest accounts, which have only their primary identity.
+//
+// In a store that implements it, the Accounts methods keep the identities in
+// step with the account in the same step: CreateAccount records the
+// account's primary identity, UpdateAccount with a Link replaces it (the
+// old one goes), DeleteAccount removes them all, and GetAccountByLink finds
+// an account by any of its identities. An identity (Type, Subject) belongs
+// to one account at most — ConflictError{FieldLink} otherwise — and an
+// account has at most one identity of each Type —
+// ConflictError{FieldIdentityType}.
+type Identities interface {
+	// ListIdentities returns the account's identities, the primary one
+	// included, oldest first. No account, or none: an empty list.
+	ListIdentities(ctx context.Context, accountID string) ([]Identity, error)
+	// LinkIdentity adds id to the account. ErrNotFound if there is no
+	// such account; ConflictError{FieldLink} if another account has the
+	// identity (or this one has it already); ConflictError
+	// {FieldIdentityType} if this account has another identity of
+	// id.Type. Nothing is written then.
+	LinkIdentity(ctx context.Context, accountID string, id Identity) error
+	// UnlinkIdentity removes the account's identity of linkType. When it is
+	// the primary one, promote, another identity of the account, becomes
+	// primary in the same step (updating the account's LinkedType,
+	// LinkedID and UpdatedAt to at). ErrNotFound if the account has no
+	// identity of linkType; ConflictError{FieldState} if it is the primary
+	// one and promote is nil or not another identity of the account (it
+	// may just have been removed): nothing is written then, so an account
+	// never loses its last identity to two removals racing.
+	UnlinkIdentity(ctx context.Context, accountID, linkType string, promote *Link, at time.Time) error
+}
+
 // Accounts stores players. It is the part a host implements to keep players
 // in its own users table.
 type Accounts interface {
@@ -149,7 +202,9 @@ type Accounts interface {
 	CreateAccount(ctx context.Context, a Account) error
 	// GetAccount returns the account with that ID, or ErrNotFound.
 	GetAccount(ctx context.Context, id string) (Account, error)
-	// GetAccountByLink returns the account linked to (linkType, linkID).
+	// GetAccountByLink returns the account linked to (linkType, linkID):
+	// whose primary identity it is or, in a store that implements
+	// Identities, that has it among its identities.
 	GetAccountByLink(ctx context.Context, linkType, linkID string) (Account, error)
 	// GetAccountByNickname returns the account whose nickname has the same
 	// NicknameKey.

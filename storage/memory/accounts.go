@@ -2,6 +2,7 @@ package memory
 
 import (
 	"context"
+	"slices"
 
 	"github.com/gameauth/gameauth/storage"
 )
@@ -28,6 +29,7 @@ func (s *Store) CreateAccount(ctx context.Context, a storage.Account) error {
 		s.byNick[key] = a.ID
 	}
 	s.byLink[link] = a.ID
+	s.idents[a.ID] = []storage.Identity{{Type: a.LinkedType, Subject: a.LinkedID, LinkedAt: a.CreatedAt}}
 	s.accounts[a.ID] = &a
 	return nil
 }
@@ -107,9 +109,12 @@ func (s *Store) UpdateAccount(ctx context.Context, id string, u storage.AccountU
 	}
 	// Check every unique field before changing anything.
 	oldLink := storage.Link{Type: a.LinkedType, ID: a.LinkedID}
-	if u.Link != nil {
-		if holder, ok := s.byLink[*u.Link]; ok && holder != id {
+	if u.Link != nil && *u.Link != oldLink {
+		if _, ok := s.byLink[*u.Link]; ok {
 			return storage.Conflict(storage.FieldLink)
+		}
+		if u.Link.Type != oldLink.Type && slices.ContainsFunc(s.idents[id], func(i storage.Identity) bool { return i.Type == u.Link.Type }) {
+			return storage.Conflict(storage.FieldIdentityType)
 		}
 	}
 	oldKey := storage.NicknameKey(a.Nickname)
@@ -121,9 +126,11 @@ func (s *Store) UpdateAccount(ctx context.Context, id string, u storage.AccountU
 		}
 	}
 
-	if u.Link != nil {
+	if u.Link != nil && *u.Link != oldLink {
 		delete(s.byLink, oldLink)
 		s.byLink[*u.Link] = id
+		s.idents[id] = append(slices.DeleteFunc(s.idents[id], func(i storage.Identity) bool { return i.Link() == oldLink }),
+			storage.Identity{Type: u.Link.Type, Subject: u.Link.ID, LinkedAt: u.At})
 		a.LinkedType, a.LinkedID = u.Link.Type, u.Link.ID
 	}
 	if u.Nickname != nil {
@@ -162,7 +169,10 @@ func (s *Store) DeleteAccount(ctx context.Context, id string) error {
 	if !ok {
 		return storage.ErrNotFound
 	}
-	delete(s.byLink, storage.Link{Type: a.LinkedType, ID: a.LinkedID})
+	for _, i := range s.idents[id] {
+		delete(s.byLink, i.Link())
+	}
+	delete(s.idents, id)
 	if key := storage.NicknameKey(a.Nickname); key != "" {
 		delete(s.byNick, key)
 	}

@@ -15,7 +15,8 @@ type Store struct {
 	mu sync.RWMutex
 
 	accounts map[string]*storage.Account // by ID
-	byLink   map[storage.Link]string     // link → account ID
+	byLink   map[storage.Link]string     // every identity → account ID
+	idents   map[string][]storage.Identity // account ID → its identities, oldest first
 	byNick   map[string]string           // NicknameKey → account ID
 
 	sessions  map[string]*storage.Session    // by ID
@@ -38,6 +39,7 @@ func New() *Store {
 	return &Store{
 		accounts:    map[string]*storage.Account{},
 		byLink:      map[storage.Link]string{},
+		idents:      map[string][]storage.Identity{},
 		byNick:      map[string]string{},
 		sessions:    map[string]*storage.Session{},
 		byAccount:   map[string]map[string]struct{}{},
