@@ -14,10 +14,10 @@ import (
 type Store struct {
 	mu sync.RWMutex
 
-	accounts map[string]*storage.Account // by ID
-	byLink   map[storage.Link]string     // every identity → account ID
+	accounts map[string]*storage.Account   // by ID
+	byLink   map[storage.Link]string       // every identity → account ID
 	idents   map[string][]storage.Identity // account ID → its identities, oldest first
-	byNick   map[string]string           // NicknameKey → account ID
+	byNick   map[string]string             // NicknameKey → account ID
 
 	sessions  map[string]*storage.Session    // by ID
 	byAccount map[string]map[string]struct{} // account ID → session IDs
