@@ -28,6 +28,7 @@ import (
 
 	"github.com/gameauth/gameauth/account"
 	"github.com/gameauth/gameauth/cluster"
+	"github.com/gameauth/gameauth/federated"
 	"github.com/gameauth/gameauth/middleware"
 	"github.com/gameauth/gameauth/revocation"
 	"github.com/gameauth/gameauth/storage"
@@ -57,6 +58,12 @@ type Config struct {
 	// codes, rate limits, the mailer, time zones and countries, the
 	// janitor.
 	Account account.Config
+	// Federated configures platform sign-in (Apple, Google, Play Games,
+	// Game Center, Steam, OpenID Connect issuers): usually read from a
+	// JSON file with federated.LoadConfig. None configured: federated
+	// sign-in answers PROVIDER_NOT_CONFIGURED. A host with a verifier of
+	// its own sets Account.Providers instead.
+	Federated federated.Config
 	// Handler configures the HTTP handler: trusted proxies, error writer.
 	Handler account.HandlerConfig
 	// Middleware configures the middleware: token fallbacks (cookies,
@@ -91,6 +98,7 @@ type GameAuth struct {
 	ownsStore bool
 	redis     redis.UniversalClient
 	ownsRedis bool
+	providers *federated.Set
 	service   *account.Service
 	view      *revocation.View
 	auth      *middleware.Authenticator
@@ -150,6 +158,17 @@ func New(ctx context.Context, cfg Config) (*GameAuth, error) {
 	}
 	if cfg.Account.Events != nil {
 		events = append(events, cfg.Account.Events)
+	}
+	if cfg.Account.Providers == nil {
+		// Its key-set refreshers live as long as this GameAuth, not ctx.
+		set, err := federated.New(context.WithoutCancel(ctx), cfg.Federated)
+		if err != nil {
+			return fail(err)
+		}
+		g.providers = set
+		if len(set.Names()) > 0 {
+			cfg.Account.Providers = set
+		}
 	}
 	cfg.Account.Events = account.Fanout(events...)
 	svc, err := account.New(g.store, toks, g.view, cfg.Account)
@@ -277,6 +296,9 @@ func (g *GameAuth) Close() error {
 // closeResources closes what New opened itself.
 func (g *GameAuth) closeResources() error {
 	var errs []error
+	if g.providers != nil {
+		errs = append(errs, g.providers.Close())
+	}
 	if g.ownsRedis {
 		errs = append(errs, g.redis.Close())
 	}

@@ -177,6 +177,12 @@ type Config struct {
 	// by the device language ("KO" → "KR"), or "" when there is none.
 	CountryResolver CountryResolver
 
+	// Providers verifies platform credentials for federated sign-in
+	// (*federated.Set). Nil: federated sign-in answers
+	// PROVIDER_NOT_CONFIGURED. It needs a store that implements
+	// storage.Identities.
+	Providers Providers
+
 	// Events, when set, learns of revocations, block changes and key
 	// rotations as they happen.
 	Events Events
@@ -269,6 +275,9 @@ func New(store storage.Store, toks *tokens.Suite, view Revocations, cfg Config) 
 	}
 	if cfg.HashConcurrency <= 0 {
 		cfg.HashConcurrency = runtime.GOMAXPROCS(0)
+	}
+	if _, ok := store.(storage.Identities); cfg.Providers != nil && !ok {
+		return nil, errors.New("account: Config.Providers needs a store that implements storage.Identities")
 	}
 	cfg.PasswordHashing = cfg.PasswordHashing.withDefaults()
 	if err := cfg.PasswordHashing.check(); err != nil {

@@ -87,6 +87,12 @@ const (
 	CodeWithdrawalPeriodExpired = "WITHDRAWAL_PERIOD_EXPIRED"
 	CodeRateLimited             = "RATE_LIMITED"
 	CodeUnavailable             = "UNAVAILABLE"
+	CodeProviderNotConfigured   = "PROVIDER_NOT_CONFIGURED"
+	CodeProviderTokenInvalid    = "PROVIDER_TOKEN_INVALID"
+	CodeIdentityTaken           = "IDENTITY_TAKEN"
+	CodeProviderAlreadyLinked   = "PROVIDER_ALREADY_LINKED"
+	CodeLastIdentity            = "LAST_IDENTITY"
+	CodeProviderUnavailable     = "PROVIDER_UNAVAILABLE"
 )
 
 // Sentinels, one per code, for errors.Is. The service returns copies with a
@@ -113,6 +119,13 @@ var (
 	ErrWithdrawalExpired    = &Error{Code: CodeWithdrawalPeriodExpired, Status: http.StatusGone, Message: "withdrawal grace period is over"}
 	ErrRateLimited          = &Error{Code: CodeRateLimited, Status: http.StatusTooManyRequests, Message: "too many attempts; try again later"}
 	ErrUnavailable          = &Error{Code: CodeUnavailable, Status: http.StatusServiceUnavailable, Message: "service temporarily unavailable"}
+
+	ErrProviderNotConfigured = &Error{Code: CodeProviderNotConfigured, Status: http.StatusBadRequest, Message: "no such sign-in provider is configured"}
+	ErrProviderTokenInvalid  = &Error{Code: CodeProviderTokenInvalid, Status: http.StatusUnauthorized, Message: "the provider's credential was refused"}
+	ErrIdentityTaken         = &Error{Code: CodeIdentityTaken, Status: http.StatusConflict, Message: "that identity belongs to another account"}
+	ErrProviderAlreadyLinked = &Error{Code: CodeProviderAlreadyLinked, Status: http.StatusConflict, Message: "the player already has an identity of that provider"}
+	ErrLastIdentity          = &Error{Code: CodeLastIdentity, Status: http.StatusConflict, Message: "it is the player's only way to sign in"}
+	ErrProviderUnavailable   = &Error{Code: CodeProviderUnavailable, Status: http.StatusServiceUnavailable, Message: "the sign-in provider could not be reached; try again later"}
 )
 
 // blockError is the answer to a player or device under block b:

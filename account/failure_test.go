@@ -61,6 +61,9 @@ func (e *env) snapshot() snapshot {
 		a, err := m.GetAccount(ctx, id)
 		require.NoError(e.t, err)
 		state := fmt.Sprintf("%+v", a)
+		ids, err := m.ListIdentities(ctx, id)
+		require.NoError(e.t, err)
+		state += fmt.Sprintf(" identities=%v", ids)
 		if w, err := m.GetAccountWithdrawal(ctx, id); err == nil {
 			state += fmt.Sprintf(" withdrawal=%x %s %v", w.KeyHash, w.Memo, w.Deadline)
 		}
@@ -408,6 +411,42 @@ func flows() []flow {
 		{name: "admin revoke sessions", status: 200, setup: func(e *env) func() resp {
 			p := e.signUp("dev-a")
 			return func() resp { return admin(e.svc.RevokePlayerSessions(ctx, p.id)) }
+		}},
+		{name: "federated signin, new account", status: 201, opts: []func(*envConfig){withProviders}, setup: func(e *env) func() resp {
+			e.fault.seen("link", storage.Link{Type: "apple", ID: "new"})
+			return func() resp { return e.put("/federated/signin", fedSignIn("apple", "apple:new", "dev-a")) }
+		}},
+		{name: "federated signin", status: 200, opts: []func(*envConfig){withProviders}, setup: func(e *env) func() resp {
+			require.Equal(e.t, http.StatusCreated, e.put("/federated/signin", fedSignIn("apple", "apple:old", "dev-a")).Status)
+			return func() resp { return e.put("/federated/signin", fedSignIn("apple", "apple:old", "dev-b")) }
+		}},
+		{name: "federated link of a guest", status: 200, opts: []func(*envConfig){withProviders}, setup: func(e *env) func() resp {
+			g := e.guest("dev-g")
+			e.fault.seen("link", storage.Link{Type: "apple", ID: "g"})
+			return func() resp {
+				return e.put("/federated/link", map[string]any{"provider": "apple", "id_token": "apple:g"}, bearerOpt(g.access))
+			}
+		}},
+		{name: "federated link of an email account", status: 200, opts: []func(*envConfig){withProviders}, setup: func(e *env) func() resp {
+			p := e.signUp("dev-a")
+			e.fault.seen("link", storage.Link{Type: "google", ID: "p"})
+			return func() resp {
+				return e.put("/federated/link", map[string]any{"provider": "google", "id_token": "google:p"}, bearerOpt(p.access))
+			}
+		}},
+		{name: "federated unlink of the primary", status: 200, opts: []func(*envConfig){withProviders, func(c *envConfig) { c.MaxSessions = -1 }}, setup: func(e *env) func() resp {
+			r := e.put("/federated/signin", fedSignIn("apple", "apple:u", "dev-a"))
+			require.Equal(e.t, http.StatusCreated, r.Status)
+			r = e.put("/federated/link", map[string]any{"provider": "google", "id_token": "google:u"}, bearerOpt(r.str("Token", "AccessToken")))
+			require.Equal(e.t, http.StatusOK, r.Status)
+			access := r.str("Token", "AccessToken")
+			return func() resp {
+				return e.put("/federated/unlink", map[string]any{"provider": "apple"}, bearerOpt(access))
+			}
+		}},
+		{name: "identities", status: 200, setup: func(e *env) func() resp {
+			p := e.signUp("dev-a")
+			return func() resp { return e.call(http.MethodGet, "/identities", nil, bearerOpt(p.access)) }
 		}},
 		{name: "admin set purchases", status: 200, setup: func(e *env) func() resp {
 			p := e.signUp("dev-a")

@@ -139,6 +139,19 @@ func NewHandler(s *Service, auth Authenticator, cfg HandlerConfig) http.Handler 
 		notices, err := s.BlockReason(ctx, req.BlockKey)
 		return ok(blockItems(notices), err)
 	})), "/block/reason", "/block/v20221201/reason")
+	h.add(action(public(h, func(ctx context.Context, c Client, req *federatedRequest) (reply, error) {
+		return granted(s.SignInFederated(ctx, c, req.Provider, req.Credential))
+	})), "/federated/signin")
+	h.add(action(bearer(h, func(ctx context.Context, p Principal, req *federatedRequest) (reply, error) {
+		return granted(s.LinkFederated(ctx, p, req.Timezone, req.Provider, req.Credential))
+	})), "/federated/link")
+	h.add(action(bearer(h, func(ctx context.Context, p Principal, req *federatedRequest) (reply, error) {
+		return ok(status("UNLINKED"), s.UnlinkFederated(ctx, p, req.Provider))
+	})), "/federated/unlink")
+	h.add(map[string]handlerFunc{get: bearer(h, func(ctx context.Context, p Principal, _ *noBody) (reply, error) {
+		ids, err := s.Identities(ctx, p)
+		return ok(identitiesBody(ids), err)
+	})}, "/identities")
 	h.add(map[string]handlerFunc{get: h.jwks}, "/.well-known/jwks.json")
 	return h
 }

@@ -323,6 +323,25 @@ func (f *faultStore) DeleteKey(ctx context.Context, id string) error {
 	return f.inner.DeleteKey(ctx, id)
 }
 func (f *faultStore) Close() error { return f.inner.Close() }
+func (f *faultStore) ListIdentities(ctx context.Context, id string) ([]storage.Identity, error) {
+	if err := f.step("ListIdentities"); err != nil {
+		return nil, err
+	}
+	return f.inner.(storage.Identities).ListIdentities(ctx, id)
+}
+func (f *faultStore) LinkIdentity(ctx context.Context, id string, i storage.Identity) error {
+	if err := f.step("LinkIdentity"); err != nil {
+		return err
+	}
+	f.seen("link", i.Link())
+	return f.inner.(storage.Identities).LinkIdentity(ctx, id, i)
+}
+func (f *faultStore) UnlinkIdentity(ctx context.Context, id, t string, promote *storage.Link, at time.Time) error {
+	if err := f.step("UnlinkIdentity"); err != nil {
+		return err
+	}
+	return f.inner.(storage.Identities).UnlinkIdentity(ctx, id, t, promote, at)
+}
 
 // faultRefresher is a faultStore that passes storage.Refresher through too,
 // as the memory store under it implements it: the service then refreshes

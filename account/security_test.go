@@ -447,11 +447,33 @@ func TestErrorTable(t *testing.T) {
 			defer e.fault.disarm()
 			return e.put("/nickname/exists", map[string]any{"nickname": "x"})
 		}, nil},
+		{400, CodeProviderNotConfigured, func(e *env) resp {
+			return e.put("/federated/signin", fedSignIn("myspace", "x", "d"))
+		}, nil},
+		{401, CodeProviderTokenInvalid, func(e *env) resp {
+			return e.put("/federated/signin", fedSignIn("apple", "refused", "d"))
+		}, nil},
+		{503, CodeProviderUnavailable, func(e *env) resp {
+			return e.put("/federated/signin", fedSignIn("apple", "down", "d"))
+		}, nil},
+		{409, CodeIdentityTaken, func(e *env) resp {
+			e.put("/federated/signin", fedSignIn("apple", "apple:1", "d"))
+			p := e.signUp("d2")
+			return e.put("/federated/link", map[string]any{"provider": "apple", "id_token": "apple:1"}, bearerOpt(p.access))
+		}, nil},
+		{409, CodeProviderAlreadyLinked, func(e *env) resp {
+			r := e.put("/federated/signin", fedSignIn("apple", "apple:1", "d"))
+			return e.put("/federated/link", map[string]any{"provider": "apple", "id_token": "apple:2"}, bearerOpt(r.str("Token", "AccessToken")))
+		}, nil},
+		{409, CodeLastIdentity, func(e *env) resp {
+			r := e.put("/federated/signin", fedSignIn("apple", "apple:1", "d"))
+			return e.put("/federated/unlink", map[string]any{"provider": "apple"}, bearerOpt(r.str("Token", "AccessToken")))
+		}, nil},
 	}
 	codes := map[string]bool{}
 	for _, row := range rows {
 		t.Run(row.code, func(t *testing.T) {
-			e := newEnv(t, func(c *envConfig) {
+			e := newEnv(t, withProviders, func(c *envConfig) {
 				if row.code == CodeRateLimited {
 					c.SignInLimit = 0
 				}
@@ -467,7 +489,9 @@ func TestErrorTable(t *testing.T) {
 	all := []string{CodeInvalidRequest, CodeTokenMissing, CodeInvalidCredentials, CodeTokenInvalid, CodeTokenExpired,
 		CodeSessionRevoked, CodeSessionReplaced, CodeRefreshReused, CodeAccountWithdrawn, CodeAccountBlocked,
 		CodeDeviceBlocked, CodeAccountNotFound, CodeWithdrawalKeyInvalid, CodeBlockKeyInvalid, CodeEmailTaken,
-		CodeNicknameTaken, CodeResetCodeInvalid, CodeRefreshExpired, CodeWithdrawalPeriodExpired, CodeRateLimited, CodeUnavailable}
+		CodeNicknameTaken, CodeResetCodeInvalid, CodeRefreshExpired, CodeWithdrawalPeriodExpired, CodeRateLimited, CodeUnavailable,
+		CodeProviderNotConfigured, CodeProviderTokenInvalid, CodeIdentityTaken, CodeProviderAlreadyLinked, CodeLastIdentity,
+		CodeProviderUnavailable}
 	var missing []string
 	for _, c := range all {
 		if !codes[c] {

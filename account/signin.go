@@ -68,8 +68,13 @@ func (s *Service) takenAnswer(ctx context.Context, op, field, linkType string, e
 	switch {
 	case field == storage.FieldNickname:
 		return ErrNicknameTaken
-	case linkType == storage.LinkEmail && (field == storage.FieldLink || field == ""):
+	case field == storage.FieldIdentityType:
+		return ErrProviderAlreadyLinked
+	case field != storage.FieldLink && field != "":
+	case linkType == storage.LinkEmail:
 		return ErrEmailTaken
+	case federatedType(linkType):
+		return ErrIdentityTaken
 	}
 	return s.unavailable(ctx, op, err)
 }
@@ -398,17 +403,25 @@ func (s *Service) LinkEmail(ctx context.Context, p Principal, timezone, email, p
 	}
 	a := old
 	a.LinkedType, a.LinkedID, a.PasswordHash, a.UpdatedAt = storage.LinkEmail, email, hash, now
+	return s.exchangeSession(ctx, a, sess, timezone, now, undoAccount)
+}
+
+// exchangeSession replaces sess, a session of a, by a new one on the same
+// device, after a change the tokens name (the linked type): the last step
+// of a link. undo takes the link back if this step fails; then the new
+// session, never handed out, is revoked too.
+func (s *Service) exchangeSession(ctx context.Context, a storage.Account, sess storage.Session, timezone string, now time.Time,
+	undo func(context.Context) error) (*Grant, error) {
 	c := Client{Device: DeviceInfo{Platform: sess.Platform, DeviceID: sess.DeviceID}, Timezone: timezone}
-	res, err := s.startSession(ctx, a, c, now, 0, undoAccount)
+	res, err := s.startSession(ctx, a, c, now, 0, undo)
 	if err != nil {
 		return nil, err
 	}
 	if err := s.store.RevokeSession(ctx, sess.ID, storage.ReasonSignedOut, now); err != nil {
-		// Take it all back: the new session was never handed out.
-		s.undo(ctx, "LinkEmail", func(ctx context.Context) error {
+		s.undo(ctx, "exchangeSession", func(ctx context.Context) error {
 			return s.store.RevokeSession(ctx, res.SessionID, storage.ReasonSignedOut, now)
 		})
-		s.undo(ctx, "LinkEmail", undoAccount)
+		s.undo(ctx, "exchangeSession", undo)
 		return nil, s.unavailable(ctx, "RevokeSession", err)
 	}
 	s.revoked(ctx, a.ID, []string{sess.ID}, storage.ReasonSignedOut, now)

@@ -2,6 +2,8 @@ package account
 
 import (
 	"time"
+
+	"github.com/gameauth/gameauth/federated"
 )
 
 // The wire types of docs/API.md: requests in snake_case, answers in
@@ -73,6 +75,15 @@ type withdrawRequest struct {
 type keyRequest struct {
 	WithdrawalKey string `json:"withdrawal_key"`
 	BlockKey      string `json:"block_key"`
+	deviceFields
+}
+
+// federatedRequest is a platform sign-in or link: the provider's name and
+// the credential fields of docs/API.md (federated.Credential's JSON names),
+// with device info for a sign-in.
+type federatedRequest struct {
+	Provider string `json:"provider"`
+	federated.Credential
 	deviceFields
 }
 
@@ -194,6 +205,24 @@ func blockItems(notices []BlockNotice) blockReasonResponse {
 		items = append(items, it)
 	}
 	return blockReasonResponse{items}
+}
+
+type identityJSON struct {
+	LinkedType string `json:"LinkedType"`
+	LinkedID   string `json:"LinkedID"`
+	LinkedAt   string `json:"LinkedAt"`
+}
+
+type identitiesResponse struct {
+	Identities []identityJSON `json:"Identities"`
+}
+
+func identitiesBody(ids []LinkedIdentity) identitiesResponse {
+	out := make([]identityJSON, 0, len(ids))
+	for _, i := range ids {
+		out = append(out, identityJSON{LinkedType: i.LinkedType, LinkedID: i.LinkedID, LinkedAt: rfc3339(i.LinkedAt)})
+	}
+	return identitiesResponse{out}
 }
 
 // rfc3339 is how times go on the wire.

@@ -695,6 +695,10 @@ var routeTable = []struct {
 	{"PUT, POST", []string{"/withdrawal/search", "/api/v20240101/withdrawal/search"}},
 	{"PUT, POST", []string{"/withdrawal/restore", "/api/v20240401/withdrawal/restore"}},
 	{"PUT, POST", []string{"/block/reason", "/block/v20221201/reason"}},
+	{"PUT, POST", []string{"/federated/signin"}},
+	{"PUT, POST", []string{"/federated/link"}},
+	{"PUT, POST", []string{"/federated/unlink"}},
+	{"GET", []string{"/identities"}},
 	{"GET", []string{"/.well-known/jwks.json"}},
 }
 

@@ -29,6 +29,7 @@ import (
 
 	"github.com/gameauth/gameauth"
 	"github.com/gameauth/gameauth/account"
+	"github.com/gameauth/gameauth/federated"
 	"github.com/gameauth/gameauth/middleware"
 	"github.com/gameauth/gameauth/storage"
 	"github.com/gameauth/gameauth/storage/postgres"
@@ -45,6 +46,7 @@ func main() {
 type options struct {
 	addr, db, postgres, redis     string
 	adminToken                    string
+	providers                     string
 	accessTTL, refreshTTL         time.Duration
 	refreshGrace, withdrawalGrace time.Duration
 	keyPropagation                time.Duration
@@ -65,6 +67,7 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.keyPropagation, "key-propagation", 10*time.Second, "with -postgres: how long a rotated signing key waits before it signs, so every node verifies it first")
 	fs.StringVar(&o.adminToken, "admin-token", "", "enables /admin/ routes, authenticated by 'Authorization: Bearer <admin token>'")
 	fs.IntVar(&o.signinLimit, "signin-limit", 10, "sign-in attempts per minute per account and per address; 0 turns limiting off")
+	fs.StringVar(&o.providers, "providers", "", "JSON file configuring platform sign-in (apple, google, playgames, gamecenter, steam, oidc); see docs/API.md")
 	return o, fs.Parse(args)
 }
 
@@ -95,6 +98,11 @@ func run() error {
 	}
 	if o.signinLimit == 0 {
 		cfg.Account.SignInLimit = -1
+	}
+	if o.providers != "" {
+		if cfg.Federated, err = federated.LoadConfig(o.providers); err != nil {
+			return err
+		}
 	}
 	var store storage.Store
 	if o.postgres != "" {
