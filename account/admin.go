@@ -19,6 +19,7 @@ func (s *Service) RevokePlayerSessions(ctx context.Context, playerID string) err
 	}
 	s.log.InfoContext(ctx, "gameauth: sessions revoked by admin", "account", playerID, "count", len(ids))
 	s.revoked(ctx, playerID, ids, storage.ReasonAdmin, now)
+	s.observe(ctx, Event{Kind: EventSessionRevoked, PlayerID: playerID, Reason: string(storage.ReasonAdmin)})
 	return nil
 }
 
@@ -33,6 +34,7 @@ func (s *Service) RotateSigningKey(ctx context.Context) (kid string, err error) 
 	if s.cfg.Events != nil {
 		s.cfg.Events.KeyRotated(ctx, kid)
 	}
+	s.observe(ctx, Event{Kind: EventKeyRotated, Reason: kid})
 	return kid, nil
 }
 

@@ -133,6 +133,7 @@ func (s *Service) block(ctx context.Context, kind storage.BlockKind, subject str
 		if s.cfg.Events != nil {
 			s.cfg.Events.BlockChanged(ctx, b)
 		}
+		s.observe(ctx, blockEvent(EventBlockAdded, b))
 		return b.Key, nil
 	}
 }
@@ -153,11 +154,25 @@ func (s *Service) unblock(ctx context.Context, kind storage.BlockKind, subject s
 		return s.unavailable(ctx, "LiftBlocks", err)
 	}
 	s.log.InfoContext(ctx, "gameauth: blocks lifted", "kind", string(kind), "subject", subject, "count", len(active))
-	if s.cfg.Events != nil {
-		for _, b := range active {
-			b.LiftedAt = now
+	for _, b := range active {
+		b.LiftedAt = now
+		if s.cfg.Events != nil {
 			s.cfg.Events.BlockChanged(ctx, b)
 		}
+		s.observe(ctx, blockEvent(EventBlockRemoved, b))
 	}
 	return nil
+}
+
+// blockEvent is the event of a block's change: the player or the device
+// it stops, and its reason (an operator's words about the player, never
+// the player's own).
+func blockEvent(kind string, b storage.Block) Event {
+	e := Event{Kind: kind, Reason: b.Reason}
+	if b.Kind == storage.BlockDevice {
+		e.DeviceID = b.Subject
+	} else {
+		e.PlayerID = b.Subject
+	}
+	return e
 }

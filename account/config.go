@@ -183,6 +183,11 @@ type Config struct {
 	// storage.Identities.
 	Providers Providers
 
+	// Observer, when set, learns of every Event: sign-ins and their
+	// failures, revocations, blocks, withdrawals, ... (the audit log,
+	// metrics).
+	Observer Observer
+
 	// Events, when set, learns of revocations, block changes and key
 	// rotations as they happen.
 	Events Events

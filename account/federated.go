@@ -90,11 +90,13 @@ func checkProvider(provider string) error {
 // signs in to its account, and when no account has it yet, to a new one
 // (the Grant is then Created). Withdrawal, blocks, the single-device policy
 // and rate limits apply as to an email sign-in.
-func (s *Service) SignInFederated(ctx context.Context, c Client, provider string, cred federated.Credential) (*Grant, error) {
+func (s *Service) SignInFederated(ctx context.Context, c Client, provider string, cred federated.Credential) (g *Grant, err error) {
+	var who string
+	defer func() { s.signInEvent(ctx, c, provider, who, g, err) }()
 	if err := checkDevice(c.Device); err != nil {
 		return nil, err
 	}
-	if _, err := s.identities(); err != nil {
+	if _, err = s.identities(); err != nil {
 		return nil, err
 	}
 	now := s.clock()
@@ -117,6 +119,7 @@ func (s *Service) SignInFederated(ctx context.Context, c Client, provider string
 		case err != nil:
 			return nil, s.unavailable(ctx, "GetAccountByLink", err)
 		default:
+			who = a.ID
 			err := s.checkAccount(ctx, a, c.Device.DeviceID, now)
 			if err == nil {
 				return s.startSession(ctx, a, c, now, s.keep, nil)
@@ -195,7 +198,11 @@ func (s *Service) LinkFederated(ctx context.Context, p Principal, timezone, prov
 			return ids.UnlinkIdentity(ctx, a.ID, link.Type, nil, now)
 		}
 	}
-	return s.exchangeSession(ctx, a, sess, timezone, now, undo)
+	g, err := s.exchangeSession(ctx, a, sess, timezone, now, undo)
+	if err == nil {
+		s.observe(ctx, Event{Kind: EventIdentityLinked, PlayerID: a.ID, SessionID: g.SessionID, DeviceID: sess.DeviceID, Reason: provider})
+	}
+	return g, err
 }
 
 // linkIdentity adds id to the account, purging a stale holder of it (a
@@ -259,6 +266,7 @@ func (s *Service) UnlinkFederated(ctx context.Context, p Principal, provider str
 	err = ids.UnlinkIdentity(ctx, a.ID, provider, promote, s.clock())
 	switch {
 	case err == nil:
+		s.observe(ctx, Event{Kind: EventIdentityUnlinked, PlayerID: a.ID, SessionID: p.SessionID, DeviceID: p.DeviceID, Reason: provider})
 		return nil
 	case errors.Is(err, storage.ErrNotFound):
 		return invalidField("provider", "is not linked to this player")

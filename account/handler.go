@@ -190,7 +190,7 @@ func public[Req any](h *handler, f func(ctx context.Context, c Client, req *Req)
 		if d, ok := any(&req).(interface{ device() deviceFields }); ok {
 			c.Device, c.Timezone = d.device().info()
 		}
-		rep, err := f(r.Context(), c, &req)
+		rep, err := f(WithClientAddr(r.Context(), c.Addr), c, &req)
 		return write(w, rep, err)
 	}
 }
@@ -210,7 +210,7 @@ func bearer[Req any](h *handler, f func(ctx context.Context, p Principal, req *R
 		if err != nil {
 			return err
 		}
-		rep, err := f(r.Context(), p, &req)
+		rep, err := f(WithClientAddr(r.Context(), h.clientAddr(r)), p, &req)
 		return write(w, rep, err)
 	}
 }

@@ -394,10 +394,25 @@ func (m *fakeMailer) last(t testing.TB) sentCode {
 }
 
 type recEvents struct {
-	mu      sync.Mutex
-	revs    []storage.Revocation
-	blocks  []storage.Block
-	rotated []string
+	mu       sync.Mutex
+	revs     []storage.Revocation
+	blocks   []storage.Block
+	rotated  []string
+	observed []Event
+}
+
+// Observe records what an Observer would learn.
+func (e *recEvents) Observe(_ context.Context, ev Event) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.observed = append(e.observed, ev)
+}
+
+// seenEvents returns the events observed so far.
+func (e *recEvents) seenEvents() []Event {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.observed)
 }
 
 func (e *recEvents) SessionsRevoked(_ context.Context, r []storage.Revocation) {
@@ -475,6 +490,7 @@ func newEnv(t testing.TB, opts ...func(*envConfig)) *env {
 		PasswordHashing: tinyArgon,
 		Mailer:          e.mailer,
 		Events:          Fanout(e.view, e.events),
+		Observer:        e.events,
 		SignInLimit:     -1,
 	}, store: faultRefresher{e.fault}, fault: e.fault}
 	for _, o := range opts {

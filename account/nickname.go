@@ -35,6 +35,7 @@ func (s *Service) SetNickname(ctx context.Context, p Principal, nick string) (st
 	if err := s.updateAccount(ctx, a.ID, storage.AccountUpdate{Nickname: &nick, At: now}, now); err != nil {
 		return "", err
 	}
+	s.observe(ctx, Event{Kind: EventNicknameChanged, PlayerID: a.ID, SessionID: p.SessionID, DeviceID: p.DeviceID})
 	return nick, nil
 }
 

@@ -58,6 +58,7 @@ func (s *Service) ChangePassword(ctx context.Context, p Principal, current, next
 		return s.unavailable(ctx, "RevokeSessions", err)
 	}
 	s.revoked(ctx, a.ID, ids, storage.ReasonPasswordChanged, now)
+	s.observe(ctx, Event{Kind: EventPasswordChanged, PlayerID: a.ID, SessionID: p.SessionID, DeviceID: p.DeviceID})
 	return nil
 }
 
@@ -176,5 +177,6 @@ func (s *Service) ConfirmPasswordReset(ctx context.Context, c Client, email, cod
 		return s.unavailable(ctx, "RevokeSessions", err)
 	}
 	s.revoked(ctx, a.ID, ids, storage.ReasonPasswordChanged, now)
+	s.observe(ctx, Event{Kind: EventPasswordReset, PlayerID: a.ID, ClientAddr: c.Addr})
 	return nil
 }

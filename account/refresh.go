@@ -16,7 +16,16 @@ import (
 // then the compare-and-swap of the rotation. A store that implements
 // storage.Refresher does the common case in one step (refreshFast); the
 // rest, and every other store, take the long way below.
-func (s *Service) Refresh(ctx context.Context, c Client, token string) (*Grant, error) {
+func (s *Service) Refresh(ctx context.Context, c Client, token string) (g *Grant, err error) {
+	defer func() {
+		if ctx.Err() == nil {
+			reason := "ok"
+			if err != nil {
+				reason = code(err)
+			}
+			s.observe(ctx, Event{Kind: EventRefresh, ClientAddr: c.Addr, Reason: reason})
+		}
+	}()
 	if token == "" {
 		return nil, ErrTokenMissing.with("refresh_token is empty")
 	}
@@ -72,7 +81,7 @@ func (s *Service) Refresh(ctx context.Context, c Client, token string) (*Grant, 
 	case errors.Is(err, storage.ErrRefreshExpired):
 		return nil, ErrRefreshExpired
 	case errors.Is(err, storage.ErrRefreshReused):
-		return nil, s.reused(ctx, a.ID, sid, now)
+		return nil, s.reused(ctx, c, a.ID, sid, now)
 	default:
 		return nil, s.unavailable(ctx, "RotateRefresh", err)
 	}
@@ -121,7 +130,7 @@ func (s *Service) refreshFast(ctx context.Context, rf storage.Refresher, c Clien
 	case errors.Is(err, storage.ErrRefreshExpired):
 		return nil, true, ErrRefreshExpired
 	case errors.Is(err, storage.ErrRefreshReused):
-		return nil, true, s.reused(ctx, st.Account.ID, sid, rot.Now)
+		return nil, true, s.reused(ctx, c, st.Account.ID, sid, rot.Now)
 	default:
 		return nil, true, s.unavailable(ctx, "Refresh", err)
 	}
@@ -129,8 +138,9 @@ func (s *Service) refreshFast(ctx context.Context, rf storage.Refresher, c Clien
 
 // reused reports a refresh token presented again after its rotation: the
 // store has revoked the session.
-func (s *Service) reused(ctx context.Context, accountID, sid string, now time.Time) error {
+func (s *Service) reused(ctx context.Context, c Client, accountID, sid string, now time.Time) error {
 	s.log.WarnContext(ctx, "gameauth: refresh token reused; session revoked", "account", accountID, "session", sid)
+	s.observe(ctx, Event{Kind: EventRefreshReused, PlayerID: accountID, SessionID: sid, ClientAddr: c.Addr})
 	s.revoked(ctx, accountID, []string{sid}, storage.ReasonReused, now)
 	return ErrRefreshReused
 }

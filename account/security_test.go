@@ -501,3 +501,85 @@ func TestErrorTable(t *testing.T) {
 	sort.Strings(missing)
 	assert.Empty(t, missing, "every row of docs/API.md is pinned")
 }
+
+// A run through every flow yields an event of every audit kind, each with
+// the player, session, device and address it concerns, and none holds a
+// secret, an email or a nickname.
+func TestEventsOfEveryKind(t *testing.T) {
+	e := newEnv(t, withProviders, func(c *envConfig) { c.MaxSessions = -1 })
+	ctx := WithOperator(context.Background(), "ops-anna")
+	p := e.signUp("dev-a")                                                                               // signup
+	e.signIn(p, "dev-b")                                                                                 // signin
+	e.put("/email/signin", with(device("dev-c"), "linked_id", p.email, "linked_password", "wrong pass")) // signin.failed
+	r := e.put("/token/refresh", map[string]any{"refresh_token": p.refresh})
+	require.Equal(t, http.StatusOK, r.Status)
+	e.clock.Advance(time.Minute)
+	e.put("/token/refresh", map[string]any{"refresh_token": p.refresh}) // refresh.reused
+	q := e.signIn(p, "dev-d")
+	require.Equal(t, http.StatusOK, e.put("/nickname", map[string]any{"nickname": "Secret Name"}, bearerOpt(q.access)).Status)
+	require.Equal(t, http.StatusOK, e.put("/password", map[string]any{"linked_password": p.password, "new_password": "another pass"}, bearerOpt(q.access)).Status)
+	require.Equal(t, http.StatusAccepted, e.put("/password/reset", map[string]any{"linked_id": p.email}).Status)
+	code := e.mailer.last(t).code
+	e.secret(code)
+	require.Equal(t, http.StatusOK, e.put("/password/reset/confirm", map[string]any{"linked_id": p.email, "code": code, "new_password": "third pass!"}).Status)
+	p.password = "third pass!"
+	q = e.signIn(p, "dev-d")
+	lr := e.put("/federated/link", map[string]any{"provider": "apple", "id_token": "apple:ev"}, bearerOpt(q.access))
+	require.Equal(t, http.StatusOK, lr.Status, lr.Raw)
+	q.access = lr.str("Token", "AccessToken")
+	require.Equal(t, http.StatusOK, e.put("/federated/unlink", map[string]any{"provider": "apple"}, bearerOpt(q.access)).Status)
+	_, err := e.svc.BlockPlayer(ctx, p.id, BlockSpec{Reason: "spam"})
+	require.NoError(t, err)
+	require.NoError(t, e.svc.UnblockPlayer(ctx, p.id))
+	require.NoError(t, e.svc.RevokePlayerSessions(ctx, p.id))
+	_, err = e.svc.RotateSigningKey(ctx)
+	require.NoError(t, err)
+	q = e.signIn(p, "dev-e")
+	e.put("/signout", nil, bearerOpt(q.access)) // signout
+	q = e.signIn(p, "dev-e")
+	key := e.withdraw(q, map[string]any{"period": 1})
+	require.Equal(t, http.StatusOK, e.put("/withdrawal/restore", with(device("dev-e"), "withdrawal_key", key)).Status)
+	q = e.signIn(p, "dev-e")
+	e.withdraw(q, map[string]any{"period": 1})
+	e.clock.Advance(25 * time.Hour)
+	_, err = e.svc.PurgeWithdrawn(ctx) // account.purged
+	require.NoError(t, err)
+
+	events := e.events.seenEvents()
+	kinds := map[string]Event{}
+	for _, ev := range events {
+		kinds[ev.Kind] = ev
+	}
+	for _, k := range AuditKinds() {
+		ev, ok := kinds[k]
+		if !assert.True(t, ok, "no %s event", k) {
+			continue
+		}
+		assert.False(t, ev.Time.IsZero(), k)
+		if k != EventKeyRotated && k != EventBlockAdded && k != EventBlockRemoved && k != EventSessionRevoked {
+			assert.NotEmpty(t, ev.PlayerID, "%s names the player", k)
+		}
+	}
+	assert.Equal(t, "ops-anna", kinds[EventBlockAdded].Operator, "admin actions name the operator")
+	assert.Equal(t, "spam", kinds[EventBlockAdded].Reason)
+	assert.Equal(t, "INVALID_CREDENTIALS", kinds[EventSignInFailed].Reason)
+	assert.Equal(t, p.id, kinds[EventSignInFailed].PlayerID, "a wrong password for a known email names the player")
+	assert.Equal(t, "198.51.100.7", kinds[EventSignIn].ClientAddr.String(), "the request's address")
+	assert.Equal(t, "198.51.100.7", kinds[EventNicknameChanged].ClientAddr.String(), "a Bearer endpoint's too")
+	assert.NotEmpty(t, kinds[EventSignIn].SessionID)
+	assert.Equal(t, "email", kinds[EventSignIn].Method)
+
+	// No secret, email or nickname in any field of any event.
+	e.secret(p.email, "Secret Name", "secret name")
+	e.secretsMu.Lock()
+	secrets := slices.Clone(e.secrets)
+	e.secretsMu.Unlock()
+	for _, ev := range events {
+		text := fmt.Sprintf("%#v", ev)
+		for _, s := range secrets {
+			if len(s) >= 6 {
+				assert.NotContains(t, text, s, "event %s", ev.Kind)
+			}
+		}
+	}
+}

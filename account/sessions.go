@@ -33,6 +33,7 @@ func (s *Service) SignOut(ctx context.Context, p Principal) error {
 		return s.unavailable(ctx, "RevokeSession", err)
 	}
 	s.revoked(ctx, p.UserUniqueID, []string{p.SessionID}, storage.ReasonSignedOut, now)
+	s.observe(ctx, Event{Kind: EventSignOut, PlayerID: p.UserUniqueID, SessionID: p.SessionID, DeviceID: p.DeviceID})
 	return nil
 }
 
@@ -51,5 +52,6 @@ func (s *Service) SignOutAll(ctx context.Context, p Principal) error {
 		return s.unavailable(ctx, "RevokeSessions", err)
 	}
 	s.revoked(ctx, p.UserUniqueID, ids, storage.ReasonSignedOut, now)
+	s.observe(ctx, Event{Kind: EventSignOut, PlayerID: p.UserUniqueID, SessionID: p.SessionID, DeviceID: p.DeviceID, Reason: "all"})
 	return nil
 }

@@ -185,11 +185,12 @@ func (s *Service) updateAccount(ctx context.Context, id string, u storage.Accoun
 // nickname ("" for none), and signs it in on c's device (docs/API.md
 // /email/signup). EMAIL_TAKEN or NICKNAME_TAKEN when another account holds
 // them.
-func (s *Service) SignUpEmail(ctx context.Context, c Client, email, password, nickname string) (*Grant, error) {
+func (s *Service) SignUpEmail(ctx context.Context, c Client, email, password, nickname string) (g *Grant, err error) {
+	defer func() { s.signInEvent(ctx, c, storage.LinkEmail, "", g, err) }()
 	if err := checkDevice(c.Device); err != nil {
 		return nil, err
 	}
-	email, err := newEmail("linked_id", email)
+	email, err = newEmail("linked_id", email)
 	if err != nil {
 		return nil, err
 	}
@@ -249,11 +250,13 @@ func (s *Service) burn(ctx context.Context, password string) {
 // SignInEmail signs the account of email in on c's device, if password is
 // its password (docs/API.md /email/signin). An unknown email and a wrong
 // password get the same answer, INVALID_CREDENTIALS, after the same work.
-func (s *Service) SignInEmail(ctx context.Context, c Client, email, password string) (*Grant, error) {
+func (s *Service) SignInEmail(ctx context.Context, c Client, email, password string) (g *Grant, err error) {
+	var who string
+	defer func() { s.signInEvent(ctx, c, storage.LinkEmail, who, g, err) }()
 	if err := checkDevice(c.Device); err != nil {
 		return nil, err
 	}
-	email, err := presentedEmail("linked_id", email)
+	email, err = presentedEmail("linked_id", email)
 	if err != nil {
 		return nil, err
 	}
@@ -272,6 +275,7 @@ func (s *Service) SignInEmail(ctx context.Context, c Client, email, password str
 	if err != nil {
 		return nil, s.unavailable(ctx, "GetAccountByLink", err)
 	}
+	who = a.ID
 	ok, stale, err := s.hasher.verify(ctx, a.PasswordHash, password)
 	if errors.Is(err, errBadHash) {
 		s.log.WarnContext(ctx, "gameauth: account has no usable password hash", "account", a.ID)
@@ -313,7 +317,9 @@ func (s *Service) SignInEmail(ctx context.Context, c Client, email, password str
 // SignInGuest signs a guest in on c's device by its guest key (docs/API.md
 // /guest/signin). Without a key it creates a guest account: the Grant is
 // then Created and carries the new key, which is shown only this once.
-func (s *Service) SignInGuest(ctx context.Context, c Client, key string) (*Grant, error) {
+func (s *Service) SignInGuest(ctx context.Context, c Client, key string) (g *Grant, err error) {
+	var who string
+	defer func() { s.signInEvent(ctx, c, storage.LinkGuest, who, g, err) }()
 	if err := checkDevice(c.Device); err != nil {
 		return nil, err
 	}
@@ -349,6 +355,7 @@ func (s *Service) SignInGuest(ctx context.Context, c Client, key string) (*Grant
 	if err != nil {
 		return nil, s.unavailable(ctx, "GetAccountByLink", err)
 	}
+	who = a.ID
 	if err := s.checkAccount(ctx, a, c.Device.DeviceID, now); err != nil {
 		if errors.Is(err, errPurged) {
 			return nil, ErrInvalidCredentials.with("unknown guest key")
@@ -403,7 +410,11 @@ func (s *Service) LinkEmail(ctx context.Context, p Principal, timezone, email, p
 	}
 	a := old
 	a.LinkedType, a.LinkedID, a.PasswordHash, a.UpdatedAt = storage.LinkEmail, email, hash, now
-	return s.exchangeSession(ctx, a, sess, timezone, now, undoAccount)
+	g, err := s.exchangeSession(ctx, a, sess, timezone, now, undoAccount)
+	if err == nil {
+		s.observe(ctx, Event{Kind: EventIdentityLinked, PlayerID: a.ID, SessionID: g.SessionID, DeviceID: sess.DeviceID, Reason: storage.LinkEmail})
+	}
+	return g, err
 }
 
 // exchangeSession replaces sess, a session of a, by a new one on the same

@@ -29,6 +29,9 @@ func hashSecret(s string) []byte { return tokens.HashSecret(s) }
 // most, never a secret.
 func (s *Service) unavailable(ctx context.Context, op string, err error) error {
 	s.logFailure(ctx, "gameauth: store failed", op, err)
+	if ctx.Err() == nil {
+		s.observe(ctx, Event{Kind: EventStoreError, Reason: op})
+	}
 	e := ErrUnavailable.with("service temporarily unavailable")
 	e.Err = err
 	return e
@@ -45,6 +48,7 @@ func (s *Service) internal(ctx context.Context, op string, err error) error {
 
 func (s *Service) logFailure(ctx context.Context, msg, op string, err error) {
 	if ctx.Err() != nil {
+		// Not a failure of ours: the request ended first.
 		s.log.DebugContext(ctx, "gameauth: request ended before it was answered", "op", op, "err", ctx.Err())
 		return
 	}
@@ -90,6 +94,7 @@ func (s *Service) purge(ctx context.Context, accountID string, now time.Time) er
 		return s.unavailable(ctx, "MarkPurged", err)
 	}
 	s.log.InfoContext(ctx, "gameauth: purged withdrawn account", "account", accountID)
+	s.observe(ctx, Event{Kind: EventAccountPurged, PlayerID: accountID})
 	return nil
 }
 

@@ -59,6 +59,7 @@ func (s *Service) Withdraw(ctx context.Context, p Principal, periodDays int, mem
 	}
 	s.log.InfoContext(ctx, "gameauth: account withdrawn", "account", a.ID, "deadline", w.Deadline)
 	s.revoked(ctx, a.ID, ids, storage.ReasonWithdrawn, at)
+	s.observe(ctx, Event{Kind: EventWithdrawalRequested, PlayerID: a.ID, SessionID: p.SessionID, DeviceID: p.DeviceID})
 	return &Withdrawal{Key: key, Memo: memo, Deadline: w.Deadline}, nil
 }
 
@@ -111,6 +112,7 @@ func (s *Service) RestoreWithdrawal(ctx context.Context, c Client, key string) e
 	switch {
 	case err == nil:
 		s.log.InfoContext(ctx, "gameauth: account restored", "account", w.AccountID)
+		s.observe(ctx, Event{Kind: EventWithdrawalRestored, PlayerID: w.AccountID, DeviceID: c.Device.DeviceID, ClientAddr: c.Addr})
 		return nil
 	case errors.Is(err, storage.ErrNotFound):
 		return ErrWithdrawalKeyInvalid
