@@ -171,6 +171,9 @@ func New(ctx context.Context, cfg Config) (*GameAuth, error) {
 		}
 	}
 	cfg.Account.Events = account.Fanout(events...)
+	if a, ok := g.store.(storage.Audit); ok {
+		cfg.Account.Observer = account.Observers(account.NewAuditLog(a, cfg.Logger), cfg.Account.Observer)
+	}
 	svc, err := account.New(g.store, toks, g.view, cfg.Account)
 	if err != nil {
 		return fail(err)

@@ -191,6 +191,10 @@ type Config struct {
 	// Events, when set, learns of revocations, block changes and key
 	// rotations as they happen.
 	Events Events
+	// AuditRetention is how long the janitor keeps audit events, in a store
+	// that implements storage.Audit. Default DefaultAuditRetention (90
+	// days).
+	AuditRetention time.Duration
 	// JanitorInterval is how often Run sweeps. Default 1 minute.
 	JanitorInterval time.Duration
 }
@@ -257,8 +261,9 @@ func New(store storage.Store, toks *tokens.Suite, view Revocations, cfg Config) 
 	def(&cfg.SessionRetention, DefaultSessionRetention)
 	def(&cfg.ResetCodeTTL, DefaultResetCodeTTL)
 	def(&cfg.JanitorInterval, DefaultJanitorInterval)
+	def(&cfg.AuditRetention, DefaultAuditRetention)
 	for _, d := range []time.Duration{cfg.RefreshTTL, cfg.RefreshGrace, cfg.WithdrawalGrace, cfg.MaxWithdrawalPeriod,
-		cfg.TombstoneTTL, cfg.SessionRetention, cfg.ResetCodeTTL, cfg.JanitorInterval} {
+		cfg.TombstoneTTL, cfg.SessionRetention, cfg.ResetCodeTTL, cfg.JanitorInterval, cfg.AuditRetention} {
 		if d < 0 {
 			return nil, errors.New("account: Config durations must not be negative")
 		}

@@ -57,6 +57,10 @@ func (e *Error) Is(target error) bool {
 // Unwrap returns the cause, if any.
 func (e *Error) Unwrap() error { return e.Err }
 
+// WithMessage returns a copy of e with another message, for an answer of
+// the same code that says more.
+func (e *Error) WithMessage(msg string) *Error { return e.with(msg) }
+
 // with returns a copy of e with another message.
 func (e *Error) with(msg string) *Error {
 	c := *e
@@ -226,3 +230,46 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(v)
 }
+
+// JSONRefusals serves mux, answering its own 404 and 405 (with Allow) as
+// BaseResponse with ErrorCode INVALID_REQUEST, as the account handler does,
+// instead of net/http's plain text: a client parses one shape whatever
+// route it called.
+func JSONRefusals(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		mux.ServeHTTP(&routeRefusal{ResponseWriter: w}, r)
+	})
+}
+
+// routeRefusal turns the status net/http's mux answers an unrouted request
+// with into BaseResponse, and drops the mux's plain-text body.
+type routeRefusal struct {
+	http.ResponseWriter
+	written bool
+}
+
+func (f *routeRefusal) WriteHeader(status int) {
+	if f.written {
+		return
+	}
+	f.written = true
+	msg := "no such endpoint"
+	if status == http.StatusMethodNotAllowed {
+		msg = "method not allowed; use " + f.Header().Get("Allow")
+	}
+	f.Header().Del("Content-Type")
+	WriteError(f.ResponseWriter, &Error{Code: CodeInvalidRequest, Status: status, Message: msg})
+}
+
+func (f *routeRefusal) Write(b []byte) (int, error) {
+	f.WriteHeader(http.StatusOK)
+	return len(b), nil
+}
+
+// WriteJSON writes v as a success answer with status, as the handler does:
+// JSON, never cached, never sniffed.
+func WriteJSON(w http.ResponseWriter, status int, v any) { writeJSON(w, status, v) }

@@ -283,19 +283,5 @@ func (s *Service) Identities(ctx context.Context, p Principal) ([]LinkedIdentity
 	if err != nil {
 		return nil, err
 	}
-	have := []storage.Identity{{Type: a.LinkedType, Subject: a.LinkedID, LinkedAt: a.CreatedAt}}
-	if ids, ok := s.store.(storage.Identities); ok {
-		if have, err = ids.ListIdentities(ctx, a.ID); err != nil {
-			return nil, s.unavailable(ctx, "ListIdentities", err)
-		}
-	}
-	out := make([]LinkedIdentity, 0, len(have))
-	for _, i := range have {
-		li := LinkedIdentity{LinkedType: i.Type, LinkedID: i.Subject, LinkedAt: i.LinkedAt}
-		if i.Type == storage.LinkGuest {
-			li.LinkedID = "" // the hash of the guest key is nobody's business
-		}
-		out = append(out, li)
-	}
-	return out, nil
+	return s.identitiesOf(ctx, a)
 }

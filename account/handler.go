@@ -284,6 +284,11 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// DecodeRequest reads r's JSON body into dst as the handler does: at most
+// MaxBodyBytes (413 beyond), an empty body as an empty object, unknown
+// fields ignored, UTF-8 only; errors are INVALID_REQUEST naming the field.
+func DecodeRequest(w http.ResponseWriter, r *http.Request, dst any) error { return decode(w, r, dst) }
+
 // decode reads r's body, at most MaxBodyBytes, into dst. An empty body is
 // an empty object; unknown fields are ignored. Errors name the field.
 func decode(w http.ResponseWriter, r *http.Request, dst any) error {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"time"
+
+	"github.com/gameauth/gameauth/storage"
 )
 
 const purgeBatch = 100
@@ -32,8 +34,8 @@ func (s *Service) PurgeWithdrawn(ctx context.Context) (int, error) {
 }
 
 // Sweep is one round of the janitor: it purges due withdrawals, deletes
-// tombstones older than TombstoneTTL, and sessions that ended more than
-// SessionRetention ago.
+// tombstones older than TombstoneTTL, sessions that ended more than
+// SessionRetention ago, and audit events older than AuditRetention.
 func (s *Service) Sweep(ctx context.Context) error {
 	var errs []error
 	if _, err := s.PurgeWithdrawn(ctx); err != nil {
@@ -45,6 +47,11 @@ func (s *Service) Sweep(ctx context.Context) error {
 	}
 	if _, err := s.store.DeleteSessionsBefore(ctx, now.Add(-s.cfg.SessionRetention)); err != nil {
 		errs = append(errs, s.unavailable(ctx, "DeleteSessionsBefore", err))
+	}
+	if a, ok := s.store.(storage.Audit); ok {
+		if _, err := a.DeleteAuditBefore(ctx, now.Add(-s.cfg.AuditRetention)); err != nil {
+			errs = append(errs, s.unavailable(ctx, "DeleteAuditBefore", err))
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -73,6 +73,26 @@ type Observer interface {
 	Observe(ctx context.Context, e Event)
 }
 
+// Observers is an Observer that passes each event to every non-nil one
+// of obs, in turn.
+func Observers(obs ...Observer) Observer {
+	var all observers
+	for _, o := range obs {
+		if o != nil {
+			all = append(all, o)
+		}
+	}
+	return all
+}
+
+type observers []Observer
+
+func (all observers) Observe(ctx context.Context, e Event) {
+	for _, o := range all {
+		o.Observe(ctx, e)
+	}
+}
+
 type operatorKey struct{}
 
 // WithOperator returns ctx naming the administrator on whose behalf the

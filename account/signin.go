@@ -47,6 +47,10 @@ func (s *Service) startSession(ctx context.Context, a storage.Account, c Client,
 		ExpiresAt:   now.Add(s.cfg.RefreshTTL),
 		RefreshHash: rhash,
 		RotatedAt:   now,
+		DeviceModel: c.Device.DeviceModel,
+	}
+	if c.Addr.IsValid() {
+		sess.ClientAddr = c.Addr.String()
 	}
 	replaced, err := s.store.CreateSession(ctx, sess, keep)
 	if err != nil {

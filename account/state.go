@@ -82,11 +82,26 @@ func (s *Service) revoked(ctx context.Context, accountID string, ids []string, r
 
 // ---- account state ----
 
-// purge deletes a withdrawn account whose grace period is over and turns
-// its withdrawal into a tombstone. The account goes first: if the second
-// step fails, the withdrawal is still pending and due, and the next purge
-// (the janitor's, or the next request's) finishes it.
+// purge deletes a withdrawn account whose grace period is over, and all the
+// store keeps about the player (storage.Eraser: sessions, blocks, reset
+// codes, identities), and turns its withdrawal into a tombstone. The
+// tombstone comes last: if a step fails, the withdrawal is still pending and
+// due, and the next purge (the janitor's, or the next request's) finishes
+// it, every step being harmless to do again.
 func (s *Service) purge(ctx context.Context, accountID string, now time.Time) error {
+	if e, ok := s.store.(storage.Eraser); ok {
+		email := ""
+		a, err := s.store.GetAccount(ctx, accountID)
+		switch {
+		case err == nil && a.LinkedType == storage.LinkEmail:
+			email = a.LinkedID
+		case err != nil && !errors.Is(err, storage.ErrNotFound):
+			return s.unavailable(ctx, "GetAccount", err)
+		}
+		if err := e.ErasePlayer(ctx, accountID, email); err != nil {
+			return s.unavailable(ctx, "ErasePlayer", err)
+		}
+	}
 	if err := s.store.DeleteAccount(ctx, accountID); err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return s.unavailable(ctx, "DeleteAccount", err)
 	}

@@ -246,6 +246,11 @@ type Session struct {
 	RotatedAt       time.Time // when RefreshHash was set
 	RevokedAt       time.Time // zero while live
 	RevokeReason    RevokeReason
+	// ClientAddr is the address the session signed in from, and
+	// DeviceModel the model its sign-in named: for operators (the admin
+	// API), "" when unknown.
+	ClientAddr  string
+	DeviceModel string
 }
 
 // Revoked reports whether the session was revoked.

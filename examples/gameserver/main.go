@@ -15,7 +15,6 @@ package main
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -29,6 +28,7 @@ import (
 
 	"github.com/gameauth/gameauth"
 	"github.com/gameauth/gameauth/account"
+	"github.com/gameauth/gameauth/admin"
 	"github.com/gameauth/gameauth/federated"
 	"github.com/gameauth/gameauth/middleware"
 	"github.com/gameauth/gameauth/storage"
@@ -148,47 +148,10 @@ func routes(auth *gameauth.GameAuth, adminToken string) http.Handler {
 	mux.Handle("GET /me", auth.Middleware()(http.HandlerFunc(me)))
 	mux.Handle("GET /chat/ping", auth.Middleware(middleware.Service("chat"))(http.HandlerFunc(chatPing)))
 	if adminToken != "" {
-		mux.Handle("/admin/", adminOnly(adminToken, adminRoutes(auth.Service())))
+		h := admin.NewHandler(auth.Service(), admin.Config{Authorize: admin.BearerToken(adminToken, "admin")})
+		mux.Handle("/admin/", http.StripPrefix("/admin", h))
 	}
-	return jsonRefusals(mux)
-}
-
-// jsonRefusals serves mux, answering its own 404 and 405 (with Allow) as
-// BaseResponse with ErrorCode INVALID_REQUEST, as the account handler does,
-// instead of net/http's plain text.
-func jsonRefusals(mux *http.ServeMux) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, pattern := mux.Handler(r); pattern != "" {
-			mux.ServeHTTP(w, r)
-			return
-		}
-		mux.ServeHTTP(&refusal{ResponseWriter: w}, r)
-	})
-}
-
-// refusal turns the status net/http's mux answers an unrouted request
-// with into BaseResponse, and drops the mux's plain-text body.
-type refusal struct {
-	http.ResponseWriter
-	written bool
-}
-
-func (f *refusal) WriteHeader(status int) {
-	if f.written {
-		return
-	}
-	f.written = true
-	msg := "no such endpoint"
-	if status == http.StatusMethodNotAllowed {
-		msg = "method not allowed; use " + f.Header().Get("Allow")
-	}
-	f.Header().Del("Content-Type")
-	account.WriteError(f.ResponseWriter, &account.Error{Code: account.CodeInvalidRequest, Status: status, Message: msg})
-}
-
-func (f *refusal) Write(b []byte) (int, error) {
-	f.WriteHeader(http.StatusOK)
-	return len(b), nil
+	return account.JSONRefusals(mux)
 }
 
 func me(w http.ResponseWriter, r *http.Request) {
@@ -199,71 +162,6 @@ func me(w http.ResponseWriter, r *http.Request) {
 func chatPing(w http.ResponseWriter, r *http.Request) {
 	p, _ := middleware.PlayerFrom(r.Context())
 	writeJSON(w, http.StatusOK, map[string]string{"Status": "PONG", "Nickname": p.Nickname})
-}
-
-// adminOnly lets through requests bearing the admin token, compared in
-// constant time; a player's access token is not an admin token.
-func adminOnly(token string, next http.Handler) http.Handler {
-	want := []byte("Bearer " + token)
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
-			writeJSON(w, http.StatusUnauthorized, map[string]string{"ErrorCode": "TOKEN_INVALID", "Message": "admin token required"})
-			return
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-type blockRequest struct {
-	Reason   string     `json:"reason"`
-	Until    *time.Time `json:"until"`
-	Services []string   `json:"services"`
-}
-
-func adminRoutes(svc *account.Service) http.Handler {
-	mux := http.NewServeMux()
-	block := func(do func(ctx context.Context, id string, b account.BlockSpec) (string, error)) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			var req blockRequest
-			if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 64<<10)).Decode(&req); err != nil {
-				writeJSON(w, http.StatusBadRequest, map[string]string{"ErrorCode": "INVALID_REQUEST", "Message": "body: " + err.Error()})
-				return
-			}
-			spec := account.BlockSpec{Reason: req.Reason, Services: req.Services}
-			if req.Until != nil {
-				spec.Until = *req.Until
-			}
-			key, err := do(r.Context(), r.PathValue("id"), spec)
-			if err != nil {
-				account.WriteError(w, err)
-				return
-			}
-			writeJSON(w, http.StatusOK, map[string]string{"BlockKey": key})
-		}
-	}
-	done := func(do func(ctx context.Context, id string) error, status string) http.HandlerFunc {
-		return func(w http.ResponseWriter, r *http.Request) {
-			if err := do(r.Context(), r.PathValue("id")); err != nil {
-				account.WriteError(w, err)
-				return
-			}
-			writeJSON(w, http.StatusOK, map[string]string{"Status": status})
-		}
-	}
-	mux.Handle("POST /admin/players/{id}/block", block(svc.BlockPlayer))
-	mux.Handle("DELETE /admin/players/{id}/block", done(svc.UnblockPlayer, "UNBLOCKED"))
-	mux.Handle("POST /admin/devices/{id}/block", block(svc.BlockDevice))
-	mux.Handle("DELETE /admin/devices/{id}/block", done(svc.UnblockDevice, "UNBLOCKED"))
-	mux.Handle("POST /admin/players/{id}/revoke", done(svc.RevokePlayerSessions, "REVOKED"))
-	mux.HandleFunc("POST /admin/keys/rotate", func(w http.ResponseWriter, r *http.Request) {
-		kid, err := svc.RotateSigningKey(r.Context())
-		if err != nil {
-			account.WriteError(w, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]string{"Status": "ROTATED", "KeyID": kid})
-	})
-	return mux
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

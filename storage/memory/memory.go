@@ -30,6 +30,9 @@ type Store struct {
 	resets map[string]*resetState // by email
 
 	keys map[string]*storage.Key // by ID
+
+	audit    []storage.AuditEvent // oldest first
+	auditSeq int64
 }
 
 var _ storage.Store = (*Store)(nil)

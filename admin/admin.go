@@ -1,0 +1,283 @@
+// Package admin is the operators' HTTP API over account.Service: find a
+// player, see their identities, sessions and devices, blocks and
+// withdrawal, block and unblock them or a device, revoke sessions, restore
+// a withdrawal, rotate the signing key, read the audit log, export
+// everything stored about a player. It holds no rules of its own: each
+// endpoint is one call of the service, whose rules, events (the audit log
+// records the operator) and errors apply as to players' requests.
+//
+// The host mounts it behind an authorizer it supplies, under a prefix it
+// strips:
+//
+//	h := admin.NewHandler(auth.Service(), admin.Config{Authorize: admin.BearerToken(token, "admin")})
+//	mux.Handle("/admin/", http.StripPrefix("/admin", h))
+//
+// Answers are JSON in docs/API.md's style (PascalCase); errors are its
+// BaseResponse. List endpoints page with an opaque Cursor.
+package admin
+
+import (
+	"context"
+	"crypto/subtle"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gameauth/gameauth/account"
+	"github.com/gameauth/gameauth/storage"
+)
+
+// Authorizer decides whether a request comes from an operator, and names
+// them: the name goes into the audit log of what they do.
+type Authorizer func(r *http.Request) (operator string, ok bool)
+
+// BearerToken authorizes requests bearing token ("Authorization: Bearer
+// <token>"), compared in constant time, as operator. A player's access
+// token is not an admin token.
+func BearerToken(token, operator string) Authorizer {
+	want := []byte(token)
+	return func(r *http.Request) (string, bool) {
+		scheme, got, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+			return "", false
+		}
+		return operator, subtle.ConstantTimeCompare([]byte(strings.TrimSpace(got)), want) == 1
+	}
+}
+
+// Config configures NewHandler.
+type Config struct {
+	// Authorize decides who may use the API. Required: without it every
+	// request is refused.
+	Authorize Authorizer
+	// Console, when set, is served at the root (GET /): the operators' web
+	// page, which calls this API.
+	Console http.Handler
+}
+
+// NewHandler returns the admin API over svc. Paths are relative to where
+// the host mounts it (http.StripPrefix).
+func NewHandler(svc *account.Service, cfg Config) http.Handler {
+	h := &handler{svc: svc, cfg: cfg}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /players", h.search)
+	mux.HandleFunc("GET /players/{id}", h.player)
+	mux.HandleFunc("GET /players/{id}/export", h.export)
+	mux.HandleFunc("POST /players/{id}/block", h.block(svc.BlockPlayer))
+	mux.HandleFunc("DELETE /players/{id}/block", h.done(svc.UnblockPlayer, "UNBLOCKED"))
+	mux.HandleFunc("POST /devices/{id}/block", h.block(svc.BlockDevice))
+	mux.HandleFunc("DELETE /devices/{id}/block", h.done(svc.UnblockDevice, "UNBLOCKED"))
+	mux.HandleFunc("POST /players/{id}/revoke", h.done(svc.RevokePlayerSessions, "REVOKED"))
+	mux.HandleFunc("POST /sessions/{id}/revoke", h.done(svc.RevokeSession, "REVOKED"))
+	mux.HandleFunc("POST /players/{id}/restore", h.done(svc.RestorePlayer, "RESTORED"))
+	mux.HandleFunc("POST /keys/rotate", h.rotate)
+	mux.HandleFunc("GET /audit", h.audit)
+	api := account.JSONRefusals(mux)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if cfg.Console != nil && r.Method == http.MethodGet && consolePath(r.URL.Path) {
+			// The page holds no data: it asks the API, with the token.
+			cfg.Console.ServeHTTP(w, r)
+			return
+		}
+		operator, ok := "", false
+		if cfg.Authorize != nil {
+			operator, ok = cfg.Authorize(r)
+		}
+		if !ok {
+			if r.Header.Get("Authorization") == "" {
+				account.WriteError(w, account.ErrTokenMissing.WithMessage("an operator's token is required"))
+			} else {
+				account.WriteError(w, account.ErrTokenInvalid.WithMessage("not an operator's token"))
+			}
+			return
+		}
+		api.ServeHTTP(w, r.WithContext(account.WithOperator(r.Context(), operator)))
+	})
+}
+
+// consolePath reports whether path is the console's: the root and its
+// static files, which are public (they hold no data).
+func consolePath(path string) bool {
+	return path == "/" || path == "" || strings.HasPrefix(path, "/console/")
+}
+
+type handler struct {
+	svc *account.Service
+	cfg Config
+}
+
+// fail writes err as BaseResponse.
+func fail(w http.ResponseWriter, err error) { account.WriteError(w, err) }
+
+type playerJSON struct {
+	UserUniqueID string `json:"UserUniqueID"`
+	OpenID       string `json:"OpenID"`
+	Nickname     string `json:"Nickname"`
+	LinkedType   string `json:"LinkedType"`
+	LinkedID     string `json:"LinkedID"`
+	CreatedAt    string `json:"CreatedAt"`
+}
+
+func playerBody(p account.PlayerSummary) playerJSON {
+	return playerJSON{UserUniqueID: p.UserUniqueID, OpenID: p.OpenID, Nickname: p.Nickname,
+		LinkedType: p.LinkedType, LinkedID: p.LinkedID, CreatedAt: rfc3339(p.CreatedAt)}
+}
+
+// rfc3339 is a time on the wire: RFC 3339 in UTC, "" for the zero time.
+func rfc3339(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+func (h *handler) search(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	players, next, err := h.svc.SearchPlayers(r.Context(), strings.TrimSpace(q.Get("q")), q.Get("cursor"), cmpOr(limit, 50))
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	out := struct {
+		Players []playerJSON `json:"Players"`
+		Cursor  string       `json:"Cursor"`
+	}{Players: []playerJSON{}, Cursor: next}
+	for _, p := range players {
+		out.Players = append(out.Players, playerBody(p))
+	}
+	account.WriteJSON(w, http.StatusOK, out)
+}
+
+func cmpOr(v, def int) int {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+func (h *handler) player(w http.ResponseWriter, r *http.Request) {
+	rec, err := h.svc.Player(r.Context(), r.PathValue("id"))
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	account.WriteJSON(w, http.StatusOK, recordBody(rec))
+}
+
+func (h *handler) export(w http.ResponseWriter, r *http.Request) {
+	exp, err := h.svc.ExportPlayer(r.Context(), r.PathValue("id"))
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	body := struct {
+		recordJSON
+		AuditEvents []eventJSON `json:"AuditEvents"`
+		ExportedAt  string      `json:"ExportedAt"`
+	}{recordJSON: recordBody(&exp.PlayerRecord), AuditEvents: eventsBody(exp.AuditEvents), ExportedAt: rfc3339(time.Now())}
+	w.Header().Set("Content-Disposition", `attachment; filename="player-`+safeName(r.PathValue("id"))+`.json"`)
+	account.WriteJSON(w, http.StatusOK, body)
+}
+
+// safeName keeps what may stand in a file name of the ID.
+func safeName(id string) string {
+	return strings.Map(func(r rune) rune {
+		if r == '-' || r == '_' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' {
+			return r
+		}
+		return -1
+	}, id)
+}
+
+// blockRequest is the body of a block: the reason shown to the player, its
+// end (RFC 3339; absent: permanent), and the services it covers (absent:
+// the whole account).
+type blockRequest struct {
+	Reason   string     `json:"reason"`
+	Until    *time.Time `json:"until"`
+	Services []string   `json:"services"`
+}
+
+func (h *handler) block(do func(ctx context.Context, id string, b account.BlockSpec) (string, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var req blockRequest
+		if err := account.DecodeRequest(w, r, &req); err != nil {
+			fail(w, err)
+			return
+		}
+		spec := account.BlockSpec{Reason: req.Reason, Services: req.Services}
+		if req.Until != nil {
+			spec.Until = *req.Until
+		}
+		key, err := do(r.Context(), r.PathValue("id"), spec)
+		if err != nil {
+			fail(w, err)
+			return
+		}
+		account.WriteJSON(w, http.StatusOK, map[string]string{"BlockKey": key})
+	}
+}
+
+func (h *handler) done(do func(ctx context.Context, id string) error, status string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if err := do(r.Context(), r.PathValue("id")); err != nil {
+			fail(w, err)
+			return
+		}
+		account.WriteJSON(w, http.StatusOK, map[string]string{"Status": status})
+	}
+}
+
+func (h *handler) rotate(w http.ResponseWriter, r *http.Request) {
+	kid, err := h.svc.RotateSigningKey(r.Context())
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	account.WriteJSON(w, http.StatusOK, map[string]string{"Status": "ROTATED", "KeyID": kid})
+}
+
+func (h *handler) audit(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	aq := account.AuditQuery{PlayerID: q.Get("player"), Kind: q.Get("kind")}
+	if s := q.Get("since"); s != "" {
+		t, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			fail(w, account.ErrInvalidRequest.WithMessage("since: must be an RFC 3339 time"))
+			return
+		}
+		aq.Since = t
+	}
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	events, next, err := h.svc.AuditEvents(r.Context(), aq, q.Get("cursor"), cmpOr(limit, 100))
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	account.WriteJSON(w, http.StatusOK, struct {
+		Events []eventJSON `json:"Events"`
+		Cursor string      `json:"Cursor"`
+	}{eventsBody(events), next})
+}
+
+type eventJSON struct {
+	Kind       string `json:"Kind"`
+	Time       string `json:"Time"`
+	PlayerID   string `json:"PlayerID"`
+	SessionID  string `json:"SessionID"`
+	DeviceID   string `json:"DeviceID"`
+	ClientAddr string `json:"ClientAddr"`
+	Operator   string `json:"Operator"`
+	Reason     string `json:"Reason"`
+}
+
+func eventsBody(events []storage.AuditEvent) []eventJSON {
+	out := make([]eventJSON, 0, len(events))
+	for _, e := range events {
+		out = append(out, eventJSON{Kind: e.Kind, Time: rfc3339(e.Time), PlayerID: e.PlayerID, SessionID: e.SessionID,
+			DeviceID: e.DeviceID, ClientAddr: e.ClientAddr, Operator: e.Operator, Reason: e.Reason})
+	}
+	return out
+}
