@@ -64,6 +64,12 @@ type Config struct {
 	// sign-in answers PROVIDER_NOT_CONFIGURED. A host with a verifier of
 	// its own sets Account.Providers instead.
 	Federated federated.Config
+	// ErrorCodes are the error codes the handler and the middleware answer
+	// with: account.ContractCodes (docs/API.md's, the default), or
+	// account.LegacyCodes for game clients built on the older PlayNANOO
+	// plugin, which branch on its numbers. It sets Handler.Codes and
+	// Middleware.Codes, so that a client meets one set everywhere.
+	ErrorCodes account.ErrorCodes
 	// Handler configures the HTTP handler: trusted proxies, error writer.
 	Handler account.HandlerConfig
 	// Middleware configures the middleware: token fallbacks (cookies,
@@ -179,6 +185,9 @@ func New(ctx context.Context, cfg Config) (*GameAuth, error) {
 		return fail(err)
 	}
 	g.service = svc
+	if cfg.ErrorCodes != account.ContractCodes {
+		cfg.Middleware.Codes, cfg.Handler.Codes = cfg.ErrorCodes, cfg.ErrorCodes
+	}
 	g.auth = middleware.New(toks.Verifier, g.view, cfg.Middleware)
 	g.handler = account.NewHandler(svc, g.auth, cfg.Handler)
 

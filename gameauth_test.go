@@ -415,3 +415,70 @@ func TestHostileTextOnEveryBackend(t *testing.T) {
 		})
 	}
 }
+
+// The older PlayNANOO plugin's AccountTokenRefresh branches on ErrorCode
+// "30007" to read WithdrawalKey and on "70002" to read BlockKey; in legacy
+// mode the handler and the middleware answer its numbers, with the same
+// statuses, and every other code as the contract has it.
+func TestLegacyErrorCodes(t *testing.T) {
+	ctx := context.Background()
+	auth, err := gameauth.New(ctx, gameauth.Config{Store: memory.New(), ErrorCodes: account.LegacyCodes,
+		Account: account.Config{PasswordHashing: cheap, MaxSessions: -1}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = auth.Close() })
+	srv := server(t, auth)
+
+	// What the plugin does with a refresh's answer.
+	type pluginAnswer struct{ code, message, withdrawalKey, blockKey string }
+	refresh := func(tok string) (int, pluginAnswer) {
+		r := call(t, "POST", srv.URL+"/auth/token/refresh", "", map[string]any{"refresh_token": tok})
+		var a pluginAnswer
+		a.code, _ = r.body["ErrorCode"].(string)
+		a.message, _ = r.body["Message"].(string)
+		switch a.code {
+		case "30007":
+			a.withdrawalKey, _ = r.body["WithdrawalKey"].(string)
+		case "70002":
+			a.blockKey, _ = r.body["BlockKey"].(string)
+		}
+		return r.status, a
+	}
+
+	access, rt, player := signUp(t, srv.URL, "old@example.com", "Oldie", "d1")
+	id := player["UserUniqueID"].(string)
+	key, err := auth.Service().BlockPlayer(ctx, id, account.BlockSpec{Reason: "cheating"})
+	require.NoError(t, err)
+	status, a := refresh(rt)
+	assert.Equal(t, http.StatusForbidden, status)
+	assert.Equal(t, pluginAnswer{code: "70002", message: "BlockedAccountException", blockKey: key}, a)
+	assert.Equal(t, "70002", call(t, "GET", srv.URL+"/me", access, nil).body["ErrorCode"], "the middleware alike")
+	require.NoError(t, auth.Service().UnblockPlayer(ctx, id))
+
+	w := call(t, "POST", srv.URL+"/auth/withdrawal", access, map[string]any{})
+	require.Equal(t, http.StatusOK, w.status)
+	status, a = refresh(rt)
+	assert.Equal(t, http.StatusForbidden, status)
+	assert.Equal(t, "30007", a.code)
+	assert.Equal(t, "WithDrawalException", a.message)
+	assert.Equal(t, w.body["WithdrawalKey"], a.withdrawalKey)
+
+	for _, c := range []struct {
+		method, path, token string
+		body                any
+		status              int
+		code, message       string
+	}{
+		{"GET", "/me", "", nil, 401, "30005", "NullTokenException"},
+		{"GET", "/me", "a.b.c", nil, 401, "30001", "NotMatchAccountException"},
+		{"GET", "/auth/token/status", "", nil, 401, "30005", "NullTokenException"},
+		{"POST", "/auth/email/signin", "", map[string]any{"linked_id": "x@example.com", "linked_password": "wrong pass", "platform": "pc", "device_id": "d"}, 401, "30001", "NotMatchAccountException"},
+		{"POST", "/auth/email/signup", "", map[string]any{"linked_id": "bad"}, 400, "INVALID_REQUEST", ""},
+	} {
+		r := call(t, c.method, srv.URL+c.path, c.token, c.body)
+		assert.Equal(t, c.status, r.status, c.path)
+		assert.Equal(t, c.code, r.body["ErrorCode"], c.path)
+		if c.message != "" {
+			assert.Equal(t, c.message, r.body["Message"], c.path)
+		}
+	}
+}

@@ -176,13 +176,53 @@ type errorBody struct {
 	ErrorData     map[string]string `json:"ErrorData,omitempty"`
 }
 
-// WriteError renders err as docs/API.md's BaseResponse with its HTTP status, and
-// Retry-After for RATE_LIMITED. An error that is not an *Error is answered
-// 503 UNAVAILABLE and logged once through slog.Default() (the service logs
-// its own store failures where they happen, so they arrive here already as
-// *Error and are not logged twice). The message of a non-*Error never
-// reaches the client.
-func WriteError(w http.ResponseWriter, err error) {
+// WriteError renders err as docs/API.md's BaseResponse with its HTTP status,
+// and Retry-After for RATE_LIMITED: ContractCodes.Write. An error that is
+// not an *Error is answered 503 UNAVAILABLE and logged once through
+// slog.Default() (the service logs its own store failures where they
+// happen, so they arrive here already as *Error and are not logged twice).
+// The message of a non-*Error never reaches the client.
+func WriteError(w http.ResponseWriter, err error) { ContractCodes.Write(w, err) }
+
+// ErrorCodes are the codes errors are written with.
+type ErrorCodes int
+
+const (
+	// ContractCodes are docs/API.md's codes: the default.
+	ContractCodes ErrorCodes = iota
+	// LegacyCodes are the older PlayNANOO Unity plugin's numeric codes,
+	// for clients built on it (docs/API.md "Numeric error codes"): the
+	// conditions it knows answer its numbers and exception names, with the
+	// same statuses and extra fields; every other code is unchanged.
+	LegacyCodes
+)
+
+// Code is the code c writes for a contract code, and the Message that goes
+// with it ("" to keep the error's own).
+func (c ErrorCodes) Code(contract string) (code, message string) {
+	if c != LegacyCodes {
+		return contract, ""
+	}
+	switch contract {
+	case CodeAccountNotFound:
+		return "30000", "NotFoundAccountException"
+	case CodeInvalidCredentials, CodeTokenInvalid:
+		return "30001", "NotMatchAccountException"
+	case CodeTokenExpired, CodeRefreshExpired:
+		return "30002", "ExpiredTokenException"
+	case CodeTokenMissing:
+		return "30005", "NullTokenException"
+	case CodeAccountWithdrawn:
+		return "30007", "WithDrawalException"
+	case CodeAccountBlocked:
+		return "70002", "BlockedAccountException"
+	}
+	return contract, ""
+}
+
+// Write renders err as BaseResponse with its HTTP status in these codes,
+// and Retry-After for RATE_LIMITED.
+func (c ErrorCodes) Write(w http.ResponseWriter, err error) {
 	var e *Error
 	if !errors.As(err, &e) {
 		slog.Default().Error("gameauth: request failed", "err", err)
@@ -205,6 +245,11 @@ func WriteError(w http.ResponseWriter, err error) {
 		body.ErrorData = e.ErrorData
 	case CodeDeviceBlocked:
 		body.ErrorData = e.ErrorData
+	}
+	code, msg := c.Code(e.Code)
+	body.ErrorCode = code
+	if msg != "" {
+		body.Message = msg
 	}
 	writeJSON(w, status, body)
 }

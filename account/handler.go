@@ -23,8 +23,12 @@ type HandlerConfig struct {
 	// headers are believed for the client address (rate limits, the
 	// country resolver). Without them the address is the connection's.
 	TrustedProxies []netip.Prefix
+	// Codes are the error codes answered: ContractCodes (the default), or
+	// LegacyCodes for clients of the older plugin. The middleware has the
+	// same setting; gameauth.Config.ErrorCodes sets both.
+	Codes ErrorCodes
 	// ErrorWriter renders every error the handler answers; nil means
-	// WriteError. The middleware takes the same kind of writer, so that a
+	// Codes.Write. The middleware takes the same kind of writer, so that a
 	// host gives both one rendering.
 	ErrorWriter func(w http.ResponseWriter, r *http.Request, err error)
 }
@@ -53,7 +57,7 @@ type Authenticator interface {
 // ever see the contract's codes.
 func NewHandler(s *Service, auth Authenticator, cfg HandlerConfig) http.Handler {
 	if cfg.ErrorWriter == nil {
-		cfg.ErrorWriter = func(w http.ResponseWriter, _ *http.Request, err error) { WriteError(w, err) }
+		cfg.ErrorWriter = func(w http.ResponseWriter, _ *http.Request, err error) { cfg.Codes.Write(w, err) }
 	}
 	h := &handler{s: s, auth: auth, cfg: cfg, routes: map[string]*endpoint{}}
 	get, put, post := http.MethodGet, http.MethodPut, http.MethodPost

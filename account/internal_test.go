@@ -197,3 +197,27 @@ func TestErrorValues(t *testing.T) {
 }
 
 var errStore = errors.New("store failed")
+
+func TestLegacyCodeTable(t *testing.T) {
+	for contract, want := range map[string][2]string{
+		CodeAccountNotFound:    {"30000", "NotFoundAccountException"},
+		CodeInvalidCredentials: {"30001", "NotMatchAccountException"},
+		CodeTokenInvalid:       {"30001", "NotMatchAccountException"},
+		CodeTokenExpired:       {"30002", "ExpiredTokenException"},
+		CodeRefreshExpired:     {"30002", "ExpiredTokenException"},
+		CodeTokenMissing:       {"30005", "NullTokenException"},
+		CodeAccountWithdrawn:   {"30007", "WithDrawalException"},
+		CodeAccountBlocked:     {"70002", "BlockedAccountException"},
+		CodeSessionRevoked:     {CodeSessionRevoked, ""},
+		CodeRateLimited:        {CodeRateLimited, ""},
+	} {
+		code, msg := LegacyCodes.Code(contract)
+		assert.Equal(t, want, [2]string{code, msg}, contract)
+		code, msg = ContractCodes.Code(contract)
+		assert.Equal(t, [2]string{contract, ""}, [2]string{code, msg})
+	}
+	rec := httptest.NewRecorder()
+	LegacyCodes.Write(rec, ErrTokenExpired)
+	assert.Equal(t, http.StatusUnauthorized, rec.Code)
+	assert.JSONEq(t, `{"ErrorCode":"30002","Message":"ExpiredTokenException"}`, rec.Body.String())
+}

@@ -92,9 +92,13 @@ type Config struct {
 	// Fallbacks are tried, in order, when there is no Authorization header:
 	// FromCookie, FromSubprotocol, or the host's own.
 	Fallbacks []TokenSource
-	// ErrorWriter renders refusals; nil means WriteError. The account
-	// handler takes the same kind of writer, so that a host gives both one
-	// rendering.
+	// Codes are the error codes refusals are answered with: the contract's
+	// (the default), or account.LegacyCodes for clients of the older
+	// plugin; the account handler has the same setting.
+	Codes account.ErrorCodes
+	// ErrorWriter renders refusals; nil means WriteErrorIn(Codes). The
+	// account handler takes the same kind of writer, so that a host gives
+	// both one rendering.
 	ErrorWriter func(w http.ResponseWriter, r *http.Request, err error)
 }
 
@@ -110,7 +114,7 @@ type Authenticator struct {
 // they expire, which is not recommended).
 func New(v Verifier, view account.Revocations, cfg Config) *Authenticator {
 	if cfg.ErrorWriter == nil {
-		cfg.ErrorWriter = func(w http.ResponseWriter, _ *http.Request, err error) { WriteError(w, err) }
+		cfg.ErrorWriter = func(w http.ResponseWriter, _ *http.Request, err error) { WriteErrorIn(w, err, cfg.Codes) }
 	}
 	return &Authenticator{verifier: v, view: view, cfg: cfg}
 }
@@ -232,7 +236,10 @@ func bearer(r *http.Request) string {
 // WWW-Authenticate header RFC 6750 asks of a resource server: Bearer
 // error="invalid_token" where the token is at fault, plain Bearer where
 // there is none.
-func WriteError(w http.ResponseWriter, err error) {
+func WriteError(w http.ResponseWriter, err error) { WriteErrorIn(w, err, account.ContractCodes) }
+
+// WriteErrorIn is WriteError in codes.
+func WriteErrorIn(w http.ResponseWriter, err error, codes account.ErrorCodes) {
 	var e *account.Error
 	if errors.As(err, &e) {
 		switch e.Code {
@@ -242,5 +249,5 @@ func WriteError(w http.ResponseWriter, err error) {
 			w.Header().Set("WWW-Authenticate", `Bearer error="invalid_token"`)
 		}
 	}
-	account.WriteError(w, err)
+	codes.Write(w, err)
 }

@@ -47,6 +47,7 @@ type options struct {
 	addr, db, postgres, redis     string
 	adminToken                    string
 	providers                     string
+	errorCodes                    string
 	accessTTL, refreshTTL         time.Duration
 	refreshGrace, withdrawalGrace time.Duration
 	keyPropagation                time.Duration
@@ -67,6 +68,7 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.keyPropagation, "key-propagation", 10*time.Second, "with -postgres: how long a rotated signing key waits before it signs, so every node verifies it first")
 	fs.StringVar(&o.adminToken, "admin-token", "", "enables /admin/ routes, authenticated by 'Authorization: Bearer <admin token>'")
 	fs.IntVar(&o.signinLimit, "signin-limit", 10, "sign-in attempts per minute per account and per address; 0 turns limiting off")
+	fs.StringVar(&o.errorCodes, "error-codes", "contract", "error codes to answer with: contract (docs/API.md), or legacy (the older PlayNANOO plugin's numbers)")
 	fs.StringVar(&o.providers, "providers", "", "JSON file configuring platform sign-in (apple, google, playgames, gamecenter, steam, oidc); see docs/API.md")
 	return o, fs.Parse(args)
 }
@@ -98,6 +100,13 @@ func run() error {
 	}
 	if o.signinLimit == 0 {
 		cfg.Account.SignInLimit = -1
+	}
+	switch o.errorCodes {
+	case "contract":
+	case "legacy":
+		cfg.ErrorCodes = account.LegacyCodes
+	default:
+		return fmt.Errorf("-error-codes: %q is neither contract nor legacy", o.errorCodes)
 	}
 	if o.providers != "" {
 		if cfg.Federated, err = federated.LoadConfig(o.providers); err != nil {
