@@ -46,8 +46,9 @@ type Principal struct {
 	Country      string
 	SessionID    string
 	DeviceID     string
-	// ExpiresAt is when the token expires.
-	ExpiresAt time.Time
+	// ExpiresAt is when the token expires; zero in a game route's
+	// middleware.PlayerFrom, which hands on what the session's tokens share.
+	ExpiresAt time.Time `json:",omitzero"`
 }
 
 // PrincipalOf is the principal a verified token's claims name.

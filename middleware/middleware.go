@@ -24,6 +24,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/gameauth/gameauth/account"
 	"github.com/gameauth/gameauth/tokens"
@@ -37,12 +38,22 @@ type Player = account.Principal
 type playerKey struct{}
 
 // PlayerFrom returns the request's player, if the middleware put one there.
+// Its ExpiresAt is zero: the middleware hands on the claims the player's
+// tokens share, from the verified-token cache, without copying them.
 func PlayerFrom(ctx context.Context) (Player, bool) {
-	p, ok := ctx.Value(playerKey{}).(*Player)
-	if !ok {
-		return Player{}, false
+	switch v := ctx.Value(playerKey{}).(type) {
+	case *tokens.Identity:
+		return playerOf(v), true
+	case *Player:
+		return *v, true
 	}
-	return *p, true
+	return Player{}, false
+}
+
+// playerOf is the player an Identity names.
+func playerOf(id *tokens.Identity) Player {
+	return Player{UserUniqueID: id.Subject(), OpenID: id.OpenID(), Nickname: id.Nickname(),
+		LinkedType: id.LinkedType(), Country: id.Country(), SessionID: id.SessionID(), DeviceID: id.DeviceID()}
 }
 
 // WithPlayer returns ctx carrying p, as the middleware does; useful in a
@@ -54,6 +65,12 @@ func WithPlayer(ctx context.Context, p Player) context.Context {
 // Verifier verifies access tokens; *tokens.Verifier is one.
 type Verifier interface {
 	Verify(token string) (tokens.Claims, error)
+}
+
+// identityVerifier is a Verifier that can answer with the claims a token's
+// session shares (*tokens.Verifier): from its cache, without an allocation.
+type identityVerifier interface {
+	VerifyIdentity(token string) (*tokens.Identity, error)
 }
 
 // TokenSource extracts an access token from a request where a client cannot
@@ -143,7 +160,7 @@ func (a *Authenticator) Require(next http.Handler, opts ...Option) http.Handler 
 		f(&o)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p, err := a.Authenticate(r, o.service)
+		who, err := a.authenticate(a.token(r), o.service)
 		if err != nil {
 			if o.optional && errors.Is(err, account.ErrTokenMissing) {
 				next.ServeHTTP(w, r)
@@ -152,7 +169,9 @@ func (a *Authenticator) Require(next http.Handler, opts ...Option) http.Handler 
 			a.cfg.ErrorWriter(w, r, err)
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), playerKey{}, &p)))
+		// The request copy and the context value are all a request costs:
+		// who is the cache's, or a Player made once.
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), playerKey{}, who)))
 	})
 }
 
@@ -183,6 +202,36 @@ func (a *Authenticator) AuthenticateToken(token, service string) (Player, error)
 		}
 	}
 	return p, nil
+}
+
+// authenticate is Require's check of token: who it names — the cache's
+// *tokens.Identity when the verifier has one, else a *Player — or why not.
+func (a *Authenticator) authenticate(token, service string) (any, error) {
+	iv, ok := a.verifier.(identityVerifier)
+	if !ok {
+		p, err := a.AuthenticateToken(token, service)
+		if err != nil {
+			return nil, err
+		}
+		p.ExpiresAt = time.Time{} // as PlayerFrom hands it on from an Identity
+		return &p, nil
+	}
+	if token == "" {
+		return nil, account.ErrTokenMissing
+	}
+	id, err := iv.VerifyIdentity(token)
+	switch {
+	case errors.Is(err, tokens.ErrTokenExpired):
+		return nil, account.ErrTokenExpired
+	case err != nil:
+		return nil, account.ErrTokenInvalid
+	}
+	if a.view != nil {
+		if err := account.Refusal(a.view, playerOf(id), service); err != nil {
+			return nil, err
+		}
+	}
+	return id, nil
 }
 
 // Verify verifies the request's access token (Authorization: Bearer, else

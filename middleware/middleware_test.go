@@ -100,7 +100,7 @@ func TestPlayerInContext(t *testing.T) {
 			require.Equal(t, http.StatusOK, res.status)
 			assert.Equal(t, map[string]any{
 				"UserUniqueID": "player-1", "OpenID": "open-1", "Nickname": "Hero", "LinkedType": "email",
-				"Country": "KR", "SessionID": "sess-1", "DeviceID": "dev-1", "ExpiresAt": "2026-11-01T13:00:00Z",
+				"Country": "KR", "SessionID": "sess-1", "DeviceID": "dev-1",
 			}, res.body)
 		})
 	}
