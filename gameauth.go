@@ -29,6 +29,7 @@ import (
 	"github.com/gameauth/gameauth/account"
 	"github.com/gameauth/gameauth/cluster"
 	"github.com/gameauth/gameauth/federated"
+	"github.com/gameauth/gameauth/metrics"
 	"github.com/gameauth/gameauth/middleware"
 	"github.com/gameauth/gameauth/revocation"
 	"github.com/gameauth/gameauth/storage"
@@ -104,6 +105,8 @@ type GameAuth struct {
 	auth      *middleware.Authenticator
 	handler   http.Handler
 	log       *slog.Logger
+	metrics   *metrics.Collector
+	ready     http.Handler
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -170,6 +173,10 @@ func New(ctx context.Context, cfg Config) (*GameAuth, error) {
 			cfg.Account.Providers = set
 		}
 	}
+	// Metrics count every Event and revocation; see operations.go.
+	g.metrics, g.ready = g.operations(cfg, toks, broadcast)
+	events = append(events, g.metrics)
+	cfg.Account.Observer = observing(g.metrics, cfg.Account.Observer)
 	cfg.Account.Events = account.Fanout(events...)
 	svc, err := account.New(g.store, toks, g.view, cfg.Account)
 	if err != nil {
