@@ -13,13 +13,12 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
-	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gameauth/gameauth"
 	"github.com/gameauth/gameauth/account"
+	"github.com/gameauth/gameauth/internal/promtest"
 	"github.com/gameauth/gameauth/internal/testclock"
 	"github.com/gameauth/gameauth/revocation"
 	"github.com/gameauth/gameauth/storage"
@@ -97,46 +96,6 @@ func opsServer(t *testing.T, auth *gameauth.GameAuth) (base string, reg *prometh
 	return srv.URL, reg
 }
 
-// metric reads one series from reg: name{k="v",...}.
-func metric(t *testing.T, reg *prometheus.Registry, name string, labels map[string]string) float64 {
-	t.Helper()
-	mfs, err := reg.Gather()
-	require.NoError(t, err)
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-		for _, m := range mf.GetMetric() {
-			if matches(m, labels) {
-				switch {
-				case m.GetCounter() != nil:
-					return m.GetCounter().GetValue()
-				case m.GetGauge() != nil:
-					return m.GetGauge().GetValue()
-				case m.GetHistogram() != nil:
-					return float64(m.GetHistogram().GetSampleCount())
-				}
-			}
-		}
-	}
-	return 0 // a series not yet made counts nothing
-}
-
-func matches(m *dto.Metric, labels map[string]string) bool {
-	have := map[string]string{}
-	for _, lp := range m.GetLabel() {
-		have[lp.GetName()] = lp.GetValue()
-	}
-	for k, v := range labels {
-		if have[k] != v {
-			return false
-		}
-	}
-	return len(have) == len(labels)
-}
-
-type l = map[string]string
-
 // TestMetricsMoveWithTheFlows drives each flow through gameauth.New and
 // reads the host's registry after it.
 func TestMetricsMoveWithTheFlows(t *testing.T) {
@@ -152,112 +111,97 @@ func TestMetricsMoveWithTheFlows(t *testing.T) {
 	t.Cleanup(func() { require.NoError(t, auth.Close()) })
 	base, reg := opsServer(t, auth)
 	store.settled(t)
-	get := func(name string, labels l) float64 { return metric(t, reg, name, labels) }
+	get := func(series string) float64 { return promtest.Value(t, reg, series) }
 
 	// Sign-up, then a wrong password, then a good one.
 	access, refresh, player := signUp(t, base, "ada@example.com", "Ada", "laptop-1")
 	id := player["UserUniqueID"].(string)
-	assert.Equal(t, 1.0, get("gameauth_signups_total", l{"method": "email"}))
-	assert.Equal(t, 1.0, get("gameauth_signins_total", l{"method": "email", "result": "ok"}))
+	assert.Equal(t, 1.0, get(`gameauth_signups_total{method="email"}`))
+	assert.Equal(t, 1.0, get(`gameauth_signins_total{method="email",result="ok"}`))
 	signIn := func(password string) reply {
 		return call(t, "POST", base+"/auth/email/signin", "", map[string]any{
 			"linked_id": "ada@example.com", "linked_password": password, "platform": "pc", "device_id": "laptop-1"})
 	}
 	require.Equal(t, http.StatusUnauthorized, signIn("wrong horse").status)
-	assert.Equal(t, 1.0, get("gameauth_signins_total", l{"method": "email", "result": "INVALID_CREDENTIALS"}))
+	assert.Equal(t, 1.0, get(`gameauth_signins_total{method="email",result="INVALID_CREDENTIALS"}`))
 	r := signIn("correct horse") // replaces the sign-up's session on this device
 	require.Equal(t, http.StatusOK, r.status, r.body)
-	assert.Equal(t, 2.0, get("gameauth_signins_total", l{"method": "email", "result": "ok"}))
-	assert.Equal(t, 1.0, get("gameauth_signups_total", l{"method": "email"}), "a sign-in is no sign-up")
-	assert.Equal(t, 1.0, get("gameauth_revocations_total", l{"reason": "replaced"}))
+	assert.Equal(t, 2.0, get(`gameauth_signins_total{method="email",result="ok"}`))
+	assert.Equal(t, 1.0, get(`gameauth_signups_total{method="email"}`), "a sign-in is no sign-up")
+	assert.Equal(t, 1.0, get(`gameauth_revocations_total{reason="replaced"}`))
 	access, refresh = tokensOf(t, r)
 
 	// The token cache: the first request verifies the token, the next is
 	// answered from the cache.
-	hits, misses := get("gameauth_token_cache_hits_total", nil), get("gameauth_token_cache_misses_total", nil)
+	hits, misses := get(`gameauth_token_cache_hits_total`), get(`gameauth_token_cache_misses_total`)
 	for range 3 {
 		require.Equal(t, http.StatusOK, call(t, "GET", base+"/me", access, nil).status)
 	}
-	assert.Equal(t, hits+2, get("gameauth_token_cache_hits_total", nil))
-	assert.Equal(t, misses+1, get("gameauth_token_cache_misses_total", nil))
-	assert.GreaterOrEqual(t, get("gameauth_token_cache_entries", nil), 1.0)
-	assert.Equal(t, float64(100_000), get("gameauth_token_cache_capacity", nil))
+	assert.Equal(t, hits+2, get(`gameauth_token_cache_hits_total`))
+	assert.Equal(t, misses+1, get(`gameauth_token_cache_misses_total`))
+	assert.GreaterOrEqual(t, get(`gameauth_token_cache_entries`), 1.0)
+	assert.Equal(t, float64(100_000), get(`gameauth_token_cache_capacity`))
 
 	// Refresh: ok, then the rotated-away token again after the grace
 	// window: reuse, which revokes the session.
 	r = call(t, "POST", base+"/auth/token/refresh", "", map[string]any{"refresh_token": refresh})
 	require.Equal(t, http.StatusOK, r.status, r.body)
-	assert.Equal(t, 1.0, get("gameauth_refreshes_total", l{"result": "ok"}))
+	assert.Equal(t, 1.0, get(`gameauth_refreshes_total{result="ok"}`))
 	clock.Advance(account.DefaultRefreshGrace + time.Second)
 	r = call(t, "POST", base+"/auth/token/refresh", "", map[string]any{"refresh_token": refresh})
 	require.Equal(t, "REFRESH_TOKEN_REUSED", r.body["ErrorCode"], r.body)
-	assert.Equal(t, 1.0, get("gameauth_refresh_reuse_total", nil))
-	assert.Equal(t, 1.0, get("gameauth_refreshes_total", l{"result": "REFRESH_TOKEN_REUSED"}))
-	assert.Equal(t, 1.0, get("gameauth_revocations_total", l{"reason": "reused"}))
+	assert.Equal(t, 1.0, get(`gameauth_refresh_reuse_total`))
+	assert.Equal(t, 1.0, get(`gameauth_refreshes_total{result="REFRESH_TOKEN_REUSED"}`))
+	assert.Equal(t, 1.0, get(`gameauth_revocations_total{reason="reused"}`))
 
 	// A store error: the sign-in answers UNAVAILABLE, counted by operation
 	// (and not as a refused sign-in: it was no attempt on the account).
 	store.failLookups.Store(true)
 	require.Equal(t, http.StatusServiceUnavailable, signIn("correct horse").status)
 	store.failLookups.Store(false)
-	assert.Equal(t, 1.0, get("gameauth_store_errors_total", l{"op": "GetAccountByLink"}))
-	assert.Equal(t, 0.0, get("gameauth_signins_total", l{"method": "email", "result": "UNAVAILABLE"}))
+	assert.Equal(t, 1.0, get(`gameauth_store_errors_total{op="GetAccountByLink"}`))
+	assert.NotContains(t, promtest.LabelValues(t, reg, "gameauth_signins_total", "result"), "UNAVAILABLE")
 
 	// Blocks in force, read from the view at scrape time.
 	_, err = auth.Service().BlockPlayer(ctx, id, account.BlockSpec{Reason: "spam", Services: []string{"chat"}})
 	require.NoError(t, err)
 	_, err = auth.Service().BlockDevice(ctx, "laptop-9", account.BlockSpec{Reason: "cheat", Until: clock.Now().Add(time.Minute)})
 	require.NoError(t, err)
-	assert.Equal(t, 1.0, get("gameauth_blocks_in_force", l{"kind": "player"}))
-	assert.Equal(t, 1.0, get("gameauth_blocks_in_force", l{"kind": "device"}))
+	assert.Equal(t, 1.0, get(`gameauth_blocks_in_force{kind="player"}`))
+	assert.Equal(t, 1.0, get(`gameauth_blocks_in_force{kind="device"}`))
 	clock.Advance(time.Minute)
-	assert.Equal(t, 0.0, get("gameauth_blocks_in_force", l{"kind": "device"}), "a block that ended is not in force")
+	assert.Equal(t, 0.0, get(`gameauth_blocks_in_force{kind="device"}`), "a block that ended is not in force")
 	require.NoError(t, auth.Service().UnblockPlayer(ctx, id))
-	assert.Equal(t, 0.0, get("gameauth_blocks_in_force", l{"kind": "player"}))
+	assert.Equal(t, 0.0, get(`gameauth_blocks_in_force{kind="player"}`))
 
 	// An operator revokes every session; a player signs out.
 	a2, _ := tokensOf(t, signIn("correct horse"))
 	require.NoError(t, auth.Service().RevokePlayerSessions(ctx, id))
-	assert.Equal(t, 1.0, get("gameauth_revocations_total", l{"reason": "admin"}))
+	assert.Equal(t, 1.0, get(`gameauth_revocations_total{reason="admin"}`))
 	assert.Equal(t, http.StatusUnauthorized, call(t, "GET", base+"/me", a2, nil).status)
 	a3, _ := tokensOf(t, signIn("correct horse"))
 	require.Equal(t, http.StatusOK, call(t, "POST", base+"/auth/signout", a3, nil).status)
-	assert.Equal(t, 1.0, get("gameauth_revocations_total", l{"reason": "signed_out"}))
+	assert.Equal(t, 1.0, get(`gameauth_revocations_total{reason="signed_out"}`))
 
 	// The view's sync age follows the clock (no sync since New's).
 	clock.Advance(7 * time.Second)
 	assert.Equal(t, (account.DefaultRefreshGrace + time.Second + time.Minute + 7*time.Second).Seconds(),
-		get("gameauth_revocation_sync_age_seconds", nil))
+		get(`gameauth_revocation_sync_age_seconds`))
 
 	// Request durations, by the mux's patterns; paths nobody serves are
 	// one label between them.
 	for _, p := range []string{"/nothing", "/wp-admin", "/.env", "/" + strings.Repeat("a", 300)} {
 		call(t, "GET", base+p, "", nil)
 	}
-	assert.Equal(t, 4.0, get("gameauth_http_request_duration_seconds", l{"route": "unmatched", "status": "404"}))
-	assert.Equal(t, 3.0, get("gameauth_http_request_duration_seconds", l{"route": "GET /me", "status": "200"}))
-	assert.Equal(t, 1.0, get("gameauth_http_request_duration_seconds", l{"route": "GET /me", "status": "401"}))
-	assert.Equal(t, 1.0, get("gameauth_http_request_duration_seconds", l{"route": "/auth/", "status": "201"}))
-	routes := map[string]bool{}
-	mfs, err := reg.Gather()
-	require.NoError(t, err)
-	for _, mf := range mfs {
-		if mf.GetName() == "gameauth_http_request_duration_seconds" {
-			for _, m := range mf.GetMetric() {
-				for _, lp := range m.GetLabel() {
-					if lp.GetName() == "route" {
-						routes[lp.GetValue()] = true
-					}
-				}
-			}
-		}
-	}
-	assert.Equal(t, map[string]bool{"/auth/": true, "GET /me": true, "unmatched": true}, routes)
+	assert.Equal(t, 4.0, get(`gameauth_http_request_duration_seconds{route="unmatched",status="404"}`))
+	assert.Equal(t, 3.0, get(`gameauth_http_request_duration_seconds{route="GET /me",status="200"}`))
+	assert.Equal(t, 1.0, get(`gameauth_http_request_duration_seconds{route="GET /me",status="401"}`))
+	assert.Equal(t, 1.0, get(`gameauth_http_request_duration_seconds{route="/auth/",status="201"}`))
+	assert.Equal(t, []string{"/auth/", "GET /me", "unmatched"},
+		promtest.LabelValues(t, reg, "gameauth_http_request_duration_seconds", "route"))
 
 	// No Redis configured: no Redis series.
-	n, err := testutil.GatherAndCount(reg, "gameauth_redis_up")
-	require.NoError(t, err)
-	assert.Zero(t, n)
+	assert.Zero(t, promtest.Count(t, reg, "gameauth_redis_up"))
 }
 
 // A host's own Observer still hears every Event beside the metrics.
@@ -270,7 +214,7 @@ func TestHostObserverStillHearsEvents(t *testing.T) {
 	base, reg := opsServer(t, auth)
 	signUp(t, base, "bo@example.com", "Bo", "pc-1")
 	assert.Equal(t, []string{account.EventSignUp}, obs.kinds())
-	assert.Equal(t, 1.0, metric(t, reg, "gameauth_signups_total", l{"method": "email"}))
+	assert.Equal(t, 1.0, promtest.Value(t, reg, `gameauth_signups_total{method="email"}`))
 }
 
 type recordingObserver struct {
@@ -305,8 +249,8 @@ func TestTwoGameAuthsRegisterTheirMetrics(t *testing.T) {
 		regs, bases = append(regs, reg), append(bases, base)
 	}
 	signUp(t, bases[0], "cy@example.com", "Cy", "pc-1")
-	assert.Equal(t, 1.0, metric(t, regs[0], "gameauth_signups_total", l{"method": "email"}))
-	assert.Equal(t, 0.0, metric(t, regs[1], "gameauth_signups_total", l{"method": "email"}))
+	assert.Equal(t, 1.0, promtest.Value(t, regs[0], `gameauth_signups_total{method="email"}`))
+	assert.Zero(t, promtest.Count(t, regs[1], "gameauth_signups_total"), "the other counted nothing")
 }
 
 type health struct {
@@ -370,8 +314,6 @@ func TestReadyWithRedisDown(t *testing.T) {
 	}, 10*time.Second, 10*time.Millisecond)
 	assert.Equal(t, http.StatusOK, h.status)
 	assert.Equal(t, "READY", h.body["Status"])
-	assert.Equal(t, 0.0, metric(t, reg, "gameauth_redis_up", nil))
-	n, err := testutil.GatherAndCount(reg, "gameauth_redis_up")
-	require.NoError(t, err)
-	assert.Equal(t, 1, n)
+	assert.Equal(t, 0.0, promtest.Value(t, reg, `gameauth_redis_up`))
+	assert.Equal(t, 1, promtest.Count(t, reg, "gameauth_redis_up"))
 }

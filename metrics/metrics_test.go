@@ -11,11 +11,11 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/gameauth/gameauth/account"
+	"github.com/gameauth/gameauth/internal/promtest"
 	"github.com/gameauth/gameauth/metrics"
 	"github.com/gameauth/gameauth/storage"
 	"github.com/gameauth/gameauth/tokens"
@@ -44,46 +44,6 @@ func register(t *testing.T, c prometheus.Collector) *prometheus.Registry {
 	reg := prometheus.NewPedanticRegistry()
 	require.NoError(t, reg.Register(c))
 	return reg
-}
-
-// value is the value of the series of name with labels (name{a="b"}).
-func value(t *testing.T, reg *prometheus.Registry, series string) float64 {
-	t.Helper()
-	name, labels, _ := strings.Cut(series, "{")
-	labels = strings.TrimSuffix(labels, "}")
-	mfs, err := reg.Gather()
-	require.NoError(t, err)
-	for _, mf := range mfs {
-		if mf.GetName() != name {
-			continue
-		}
-	metric:
-		for _, m := range mf.GetMetric() {
-			have := map[string]string{}
-			for _, lp := range m.GetLabel() {
-				have[lp.GetName()] = lp.GetValue()
-			}
-			for pair := range strings.SplitSeq(labels, ",") {
-				if pair == "" {
-					continue
-				}
-				k, v, _ := strings.Cut(pair, "=")
-				if have[k] != strings.Trim(v, `"`) {
-					continue metric
-				}
-			}
-			switch {
-			case m.GetCounter() != nil:
-				return m.GetCounter().GetValue()
-			case m.GetGauge() != nil:
-				return m.GetGauge().GetValue()
-			case m.GetHistogram() != nil:
-				return float64(m.GetHistogram().GetSampleCount())
-			}
-		}
-	}
-	t.Fatalf("no series %s", series)
-	return 0
 }
 
 func TestObserveCountsEachKind(t *testing.T) {
@@ -135,7 +95,7 @@ func TestObserveCountsEachKind(t *testing.T) {
 				c.Observe(ctx, e)
 			}
 			for series, want := range tt.want {
-				assert.Equal(t, want, value(t, reg, series), series)
+				assert.Equal(t, want, promtest.Value(t, reg, series), series)
 			}
 		})
 	}
@@ -150,17 +110,15 @@ func TestMethodLabelIsBounded(t *testing.T) {
 	for _, m := range []string{"apple", "steam", "made-up-1", "made-up-2"} {
 		c.Observe(ctx, account.Event{Kind: account.EventSignInFailed, Method: m, Reason: account.CodeProviderNotConfigured})
 	}
-	assert.Equal(t, 1.0, value(t, reg, `gameauth_signins_total{method="apple",result="PROVIDER_NOT_CONFIGURED"}`))
-	assert.Equal(t, 3.0, value(t, reg, `gameauth_signins_total{method="other",result="PROVIDER_NOT_CONFIGURED"}`))
+	assert.Equal(t, 1.0, promtest.Value(t, reg, `gameauth_signins_total{method="apple",result="PROVIDER_NOT_CONFIGURED"}`))
+	assert.Equal(t, 3.0, promtest.Value(t, reg, `gameauth_signins_total{method="other",result="PROVIDER_NOT_CONFIGURED"}`))
 
 	// A host's own verifier signed someone in with steam: steam is real.
 	c.Observe(ctx, account.Event{Kind: account.EventSignIn, Method: "steam"})
 	c.Observe(ctx, account.Event{Kind: account.EventSignInFailed, Method: "steam", Reason: account.CodeProviderTokenInvalid})
-	assert.Equal(t, 1.0, value(t, reg, `gameauth_signins_total{method="steam",result="PROVIDER_TOKEN_INVALID"}`))
+	assert.Equal(t, 1.0, promtest.Value(t, reg, `gameauth_signins_total{method="steam",result="PROVIDER_TOKEN_INVALID"}`))
 
-	n, err := testutil.GatherAndCount(reg, "gameauth_signins_total")
-	require.NoError(t, err)
-	assert.Equal(t, 7, n, "email, guest, apple at ok from the start; apple, other, steam failures; steam ok")
+	assert.Equal(t, 7, promtest.Count(t, reg, "gameauth_signins_total"), "email, guest, apple at ok from the start; apple, other, steam failures; steam ok")
 }
 
 func TestRevocationsByReason(t *testing.T) {
@@ -168,7 +126,7 @@ func TestRevocationsByReason(t *testing.T) {
 	reg := register(t, c)
 	for _, reason := range []storage.RevokeReason{storage.ReasonSignedOut, storage.ReasonReplaced, storage.ReasonReused,
 		storage.ReasonAdmin, storage.ReasonPasswordChanged, storage.ReasonWithdrawn} {
-		assert.Zero(t, value(t, reg, `gameauth_revocations_total{reason="`+string(reason)+`"}`), "every reason exists from the start")
+		assert.Zero(t, promtest.Value(t, reg, `gameauth_revocations_total{reason="`+string(reason)+`"}`), "every reason exists from the start")
 	}
 	c.SessionsRevoked(context.Background(), []storage.Revocation{
 		{SessionID: "a", Reason: storage.ReasonAdmin}, {SessionID: "b", Reason: storage.ReasonAdmin},
@@ -176,8 +134,8 @@ func TestRevocationsByReason(t *testing.T) {
 	})
 	c.BlockChanged(context.Background(), storage.Block{Key: "k"})
 	c.KeyRotated(context.Background(), "kid")
-	assert.Equal(t, 2.0, value(t, reg, `gameauth_revocations_total{reason="admin"}`))
-	assert.Equal(t, 1.0, value(t, reg, `gameauth_revocations_total{reason="replaced"}`))
+	assert.Equal(t, 2.0, promtest.Value(t, reg, `gameauth_revocations_total{reason="admin"}`))
+	assert.Equal(t, 1.0, promtest.Value(t, reg, `gameauth_revocations_total{reason="replaced"}`))
 }
 
 // The gauges are read from their sources when scraped, and only the
@@ -197,28 +155,24 @@ func TestGaugesReadAtScrape(t *testing.T) {
 		`gameauth_token_cache_misses_total`:       10,
 		`gameauth_redis_up`:                       1,
 	} {
-		assert.Equal(t, want, value(t, reg, series), series)
+		assert.Equal(t, want, promtest.Value(t, reg, series), series)
 	}
 
 	src.players, src.up, src.stats.Hits = 0, false, 95
-	assert.Zero(t, value(t, reg, `gameauth_blocks_in_force{kind="player"}`))
-	assert.Zero(t, value(t, reg, `gameauth_redis_up`))
-	assert.Equal(t, 95.0, value(t, reg, `gameauth_token_cache_hits_total`))
+	assert.Zero(t, promtest.Value(t, reg, `gameauth_blocks_in_force{kind="player"}`))
+	assert.Zero(t, promtest.Value(t, reg, `gameauth_redis_up`))
+	assert.Equal(t, 95.0, promtest.Value(t, reg, `gameauth_token_cache_hits_total`))
 
 	// No cache, no sync yet: those series are absent, not zero.
 	src.hasCache, src.lastSync = false, time.Time{}
 	for _, name := range []string{"gameauth_token_cache_entries", "gameauth_token_cache_hits_total", "gameauth_revocation_sync_age_seconds"} {
-		n, err := testutil.GatherAndCount(reg, name)
-		require.NoError(t, err)
-		assert.Zero(t, n, name)
+		assert.Zero(t, promtest.Count(t, reg, name), name)
 	}
 
 	// Without sources (no Redis configured, say) nothing is made up.
 	bare := register(t, metrics.New(metrics.Config{}))
 	for _, name := range []string{"gameauth_redis_up", "gameauth_blocks_in_force", "gameauth_token_cache_entries"} {
-		n, err := testutil.GatherAndCount(bare, name)
-		require.NoError(t, err)
-		assert.Zero(t, n, name)
+		assert.Zero(t, promtest.Count(t, bare, name), name)
 	}
 }
 
@@ -235,8 +189,8 @@ func TestRegistersTwice(t *testing.T) {
 	require.NoError(t, prometheus.WrapRegistererWith(prometheus.Labels{"game": "a"}, shared).Register(a))
 	require.NoError(t, prometheus.WrapRegistererWith(prometheus.Labels{"game": "b"}, shared).Register(b))
 	a.Observe(context.Background(), account.Event{Kind: account.EventRefreshReused})
-	assert.Equal(t, 1.0, value(t, shared, `gameauth_refresh_reuse_total{game="a"}`))
-	assert.Equal(t, 0.0, value(t, shared, `gameauth_refresh_reuse_total{game="b"}`))
+	assert.Equal(t, 1.0, promtest.Value(t, shared, `gameauth_refresh_reuse_total{game="a"}`))
+	assert.Equal(t, 0.0, promtest.Value(t, shared, `gameauth_refresh_reuse_total{game="b"}`))
 
 	assert.Error(t, shared.Register(metrics.New(metrics.Config{})), "a third without its own label collides, as an error")
 }
@@ -276,11 +230,9 @@ func TestInstrumentLabelsAreBounded(t *testing.T) {
 		`gameauth_http_request_duration_seconds{route="auth",status="404"}`:            50,
 		`gameauth_http_request_duration_seconds{route="auth",status="200"}`:            1,
 	} {
-		assert.Equal(t, want, value(t, reg, series), series)
+		assert.Equal(t, want, promtest.Value(t, reg, series), series)
 	}
-	n, err := testutil.GatherAndCount(reg, "gameauth_http_request_duration_seconds")
-	require.NoError(t, err)
-	assert.Equal(t, 6, n, "a hundred distinct paths made no series of their own")
+	assert.Equal(t, 6, promtest.Count(t, reg, "gameauth_http_request_duration_seconds"), "a hundred distinct paths made no series of their own")
 }
 
 // The recorder hands Flush and Hijack through, so streaming and WebSocket
@@ -334,7 +286,7 @@ func TestInstrumentPassesThrough(t *testing.T) {
 	for range 3 {
 		<-done
 	}
-	assert.Equal(t, 1.0, value(t, reg, `gameauth_http_request_duration_seconds{route="GET /stream",status="200"}`))
-	assert.Equal(t, 1.0, value(t, reg, `gameauth_http_request_duration_seconds{route="GET /early",status="202"}`), "an interim 103 is not the status")
-	assert.Equal(t, 1.0, value(t, reg, `gameauth_http_request_duration_seconds{route="GET /ws",status="hijacked"}`))
+	assert.Equal(t, 1.0, promtest.Value(t, reg, `gameauth_http_request_duration_seconds{route="GET /stream",status="200"}`))
+	assert.Equal(t, 1.0, promtest.Value(t, reg, `gameauth_http_request_duration_seconds{route="GET /early",status="202"}`), "an interim 103 is not the status")
+	assert.Equal(t, 1.0, promtest.Value(t, reg, `gameauth_http_request_duration_seconds{route="GET /ws",status="hijacked"}`))
 }
