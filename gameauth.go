@@ -29,6 +29,7 @@ import (
 	"github.com/gameauth/gameauth/account"
 	"github.com/gameauth/gameauth/cluster"
 	"github.com/gameauth/gameauth/federated"
+	"github.com/gameauth/gameauth/metrics"
 	"github.com/gameauth/gameauth/middleware"
 	"github.com/gameauth/gameauth/revocation"
 	"github.com/gameauth/gameauth/storage"
@@ -110,6 +111,8 @@ type GameAuth struct {
 	auth      *middleware.Authenticator
 	handler   http.Handler
 	log       *slog.Logger
+	metrics   *metrics.Collector
+	ready     http.Handler
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -176,10 +179,15 @@ func New(ctx context.Context, cfg Config) (*GameAuth, error) {
 			cfg.Account.Providers = set
 		}
 	}
+	// Metrics count every Event and revocation; see operations.go.
+	g.metrics, g.ready = g.operations(cfg, toks, broadcast)
+	events = append(events, g.metrics)
 	cfg.Account.Events = account.Fanout(events...)
+	observers := []account.Observer{g.metrics, cfg.Account.Observer}
 	if a, ok := g.store.(storage.Audit); ok {
-		cfg.Account.Observer = account.Observers(account.NewAuditLog(a, cfg.Logger), cfg.Account.Observer)
+		observers = append(observers, account.NewAuditLog(a, cfg.Logger))
 	}
+	cfg.Account.Observer = account.Observers(observers...)
 	svc, err := account.New(g.store, toks, g.view, cfg.Account)
 	if err != nil {
 		return fail(err)

@@ -160,6 +160,24 @@ func (v *View) Blocked(kind storage.BlockKind, subject, service string) (storage
 	return storage.Block{}, false
 }
 
+// BlocksInForce counts the player and device blocks in force now, for a
+// metric read at scrape time: it walks every block, so it is not for a
+// request's path.
+func (v *View) BlocksInForce() (players, devices int) {
+	set, now := v.blocks.Load(), v.now()
+	count := func(m map[string][]storage.Block) (n int) {
+		for _, list := range m {
+			for _, b := range list {
+				if b.ActiveAt(now) {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	return count(set.players), count(set.devices)
+}
+
 // SessionsRevoked records revocations; it implements account.Events.
 func (v *View) SessionsRevoked(_ context.Context, revs []storage.Revocation) {
 	for _, r := range revs {

@@ -128,6 +128,31 @@ func TestBlockedCoversServices(t *testing.T) {
 	assert.False(t, ok)
 }
 
+// TestBlocksInForce counts blocks, not subjects, and only those in force
+// now: one that ended by itself or was lifted is not counted.
+func TestBlocksInForce(t *testing.T) {
+	c := testclock.New(t0)
+	f := &feed{blocks: []storage.Block{
+		{Key: "synced", Kind: storage.BlockPlayer, Subject: "p0", CreatedAt: t0},
+	}}
+	v := newView(f, c)
+	players, devices := v.BlocksInForce()
+	assert.Equal(t, [2]int{0, 0}, [2]int{players, devices}, "nothing before the first sync")
+	require.NoError(t, v.Sync(context.Background()))
+
+	ctx := context.Background()
+	v.BlockChanged(ctx, storage.Block{Key: "k1", Kind: storage.BlockPlayer, Subject: "p1", Services: []string{"chat"}, CreatedAt: t0})
+	v.BlockChanged(ctx, storage.Block{Key: "k2", Kind: storage.BlockPlayer, Subject: "p1", CreatedAt: t0, Until: t0.Add(time.Minute)})
+	v.BlockChanged(ctx, storage.Block{Key: "k3", Kind: storage.BlockDevice, Subject: "d1", CreatedAt: t0})
+	players, devices = v.BlocksInForce()
+	assert.Equal(t, [2]int{3, 1}, [2]int{players, devices}, "two blocks of one player count twice")
+
+	c.Advance(time.Minute)
+	v.BlockChanged(ctx, storage.Block{Key: "k3", Kind: storage.BlockDevice, Subject: "d1", CreatedAt: t0, LiftedAt: c.Now()})
+	players, devices = v.BlocksInForce()
+	assert.Equal(t, [2]int{2, 0}, [2]int{players, devices}, "ended and lifted blocks are not in force")
+}
+
 func TestSyncLoadsAndReconciles(t *testing.T) {
 	c := testclock.New(t0)
 	f := &feed{

@@ -6,6 +6,7 @@ import (
 	"math/bits"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -54,7 +55,9 @@ const (
 // Taking as many tokens as its bound fills about 96% of it.
 //
 // The methods are safe for concurrent use; a hit takes a read lock on one
-// of up to 64 stripes and allocates nothing.
+// of up to 64 stripes and allocates nothing. Each stripe counts its own
+// hits and misses beside its lock, on the cache line the lookup has just
+// written, so counting adds no sharing between cores (Stats adds them up).
 type BoundedCache struct {
 	// The token's key is a 128-bit digest: maphash (the runtime's
 	// AES-based hash where the CPU has AES) of the whole token under two
@@ -85,15 +88,16 @@ const (
 	cacheWays         = 8
 	maxCacheStripes   = 64
 	minStripeBuckets  = 4
-	cacheStripeUnused = 128 - 64 // padding of a cacheStripe to 128 bytes
+	cacheStripeUnused = 128 - 80 // padding of a cacheStripe to 128 bytes
 )
 
 type cacheStripe struct {
-	mu      sync.RWMutex
-	buckets uint64      // in this stripe: the bound's buckets spread evenly
-	slots   []cacheSlot // buckets * ways, made on the first Put
-	n       int         // slots in use
-	_       [cacheStripeUnused]byte
+	mu           sync.RWMutex
+	hits, misses atomic.Uint64 // lookups answered, and not, in this stripe
+	buckets      uint64        // in this stripe: the bound's buckets spread evenly
+	slots        []cacheSlot   // buckets * ways, made on the first Put
+	n            int           // slots in use
+	_            [cacheStripeUnused]byte
 }
 
 // cacheSlot is one entry: 48 bytes.
@@ -243,6 +247,28 @@ func (c *BoundedCache) Len() int {
 	return n
 }
 
+// CacheStats is what a BoundedCache holds and has answered, for metrics.
+type CacheStats struct {
+	// Entries is the number of entries held (some may have expired),
+	// Capacity the most it holds (Len and Cap).
+	Entries, Capacity int
+	// Hits counts lookups the cache answered; Misses those it did not (a
+	// token not in it, or past its entry's end), which went on to a full
+	// verification.
+	Hits, Misses uint64
+}
+
+// Stats returns the cache's entries and its hit and miss counts since it
+// was made. It reads every stripe, so it is for a scrape, not a request.
+func (c *BoundedCache) Stats() CacheStats {
+	st := CacheStats{Entries: c.Len(), Capacity: c.Cap()}
+	for i := range c.stripes {
+		st.Hits += c.stripes[i].hits.Load()
+		st.Misses += c.stripes[i].misses.Load()
+	}
+	return st
+}
+
 // Get implements Cache.
 func (c *BoundedCache) Get(token string, now time.Time) (Claims, bool) {
 	e, ok := c.lookup(token, now)
@@ -273,7 +299,13 @@ func (c *BoundedCache) lookup(token string, now time.Time) (cacheSlot, bool) {
 		e, ok = s.find(b2, c.ways, k0, k1)
 	}
 	s.mu.RUnlock()
-	return e, ok && now.Unix() < e.times.until()
+	ok = ok && now.Unix() < e.times.until()
+	if ok {
+		s.hits.Add(1)
+	} else {
+		s.misses.Add(1)
+	}
+	return e, ok
 }
 
 // put remembers cl for token and returns the Identity the entry shares, or

@@ -117,6 +117,43 @@ func BenchmarkVerifyCached(b *testing.B) {
 	}
 }
 
+// BenchmarkVerifyCachedParallel is BenchmarkVerifyCached/bounded-identity
+// (the middleware's call) from every core at once: one-token sends every
+// call to one stripe, the worst case for anything the stripes share;
+// many-tokens spreads 4,096 sessions' tokens over the stripes, as players
+// are.
+func BenchmarkVerifyCachedParallel(b *testing.B) {
+	f := newFixture(b, RingConfig{})
+	many := benchTokens(b, f.iss, 4096, 1)
+	for _, tc := range []struct {
+		name string
+		toks []benchToken
+	}{
+		{"one-token", many[:1]},
+		{"many-tokens", many},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			v := NewVerifier(f.ring, VerifierConfig{Issuer: testIss, Audience: testAud, Cache: NewCache(0, 0)})
+			for _, t := range tc.toks {
+				_, err := v.VerifyIdentity(t.token)
+				require.NoError(b, err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				i := 0
+				for pb.Next() {
+					if _, err := v.VerifyIdentity(tc.toks[i%len(tc.toks)].token); err != nil {
+						b.Error(err)
+						return
+					}
+					i += 7 // a stride prime to the pool, so goroutines do not walk in step
+				}
+			})
+		})
+	}
+}
+
 // BenchmarkVerifyUncached is Verify of tokens never seen before, with the
 // cache taking each in and making room for it: no-cache (a Verifier
 // without one), bounded, bounded-identity (VerifyIdentity) and

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -431,4 +432,51 @@ func identities(c *BoundedCache) int {
 		s.mu.Unlock()
 	}
 	return n
+}
+
+// TestCacheStats: every lookup of the verifier's paths counts once, as a
+// hit or a miss, whichever stripe it lands on; an expired entry is a miss.
+func TestCacheStats(t *testing.T) {
+	f := newFixture(t, RingConfig{})
+	v, cache := f.cachingVerifier(1024)
+	st, ok := v.CacheStats()
+	require.True(t, ok)
+	assert.Equal(t, CacheStats{Capacity: 1024}, st)
+
+	var toks []string
+	for i := range 50 { // enough to reach several stripes
+		c := testClaims()
+		c.SessionID = fmt.Sprintf("session-%02d", i)
+		tok, _, err := f.iss.Issue(c)
+		require.NoError(t, err)
+		toks = append(toks, tok)
+	}
+	for _, tok := range toks {
+		_, err := v.Verify(tok) // miss, then cached
+		require.NoError(t, err)
+		_, err = v.VerifyIdentity(tok) // hit
+		require.NoError(t, err)
+		_, ok := cache.Get(tok, f.clock.Now()) // hit
+		require.True(t, ok)
+	}
+	assert.Equal(t, CacheStats{Entries: 50, Capacity: 1024, Hits: 100, Misses: 50}, cache.Stats())
+
+	f.clock.Advance(2 * time.Hour) // past every entry's end
+	_, err := v.VerifyIdentity(toks[0])
+	require.ErrorIs(t, err, ErrTokenExpired)
+	st, _ = v.CacheStats()
+	assert.Equal(t, uint64(51), st.Misses, "an expired entry is a miss")
+	assert.Equal(t, uint64(100), st.Hits)
+
+	_, ok = f.ver.CacheStats()
+	assert.False(t, ok, "a verifier without a cache has no statistics")
+	other := NewVerifier(f.ring, VerifierConfig{Issuer: testIss, Audience: testAud, Cache: otherCache{NewCache(10, time.Hour)}})
+	_, ok = other.CacheStats()
+	assert.False(t, ok, "nor has one with a cache of another kind")
+}
+
+// TestCacheStripeSize: a stripe fills two cache lines exactly, so that
+// stripes locked (and counted) by different cores never share one.
+func TestCacheStripeSize(t *testing.T) {
+	assert.Equal(t, uintptr(128), unsafe.Sizeof(cacheStripe{}))
 }

@@ -76,6 +76,16 @@ func NewVerifier(r *Ring, cfg VerifierConfig) *Verifier {
 	return &Verifier{ring: r, issuer: cfg.Issuer, audience: cfg.Audience, skew: cfg.Skew, clock: cfg.Clock, cache: cfg.Cache, bounded: bounded}
 }
 
+// CacheStats returns the statistics of the Verifier's cache when it is a
+// *BoundedCache (as Open makes it), and false when it has none or another
+// kind.
+func (v *Verifier) CacheStats() (CacheStats, bool) {
+	if v.bounded == nil {
+		return CacheStats{}, false
+	}
+	return v.bounded.Stats(), true
+}
+
 func invalid(reason string) error { return fmt.Errorf("%w: %s", ErrTokenInvalid, reason) }
 
 var strictB64 = base64.RawURLEncoding.Strict()

@@ -26,6 +26,10 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
 	"github.com/gameauth/gameauth"
 	"github.com/gameauth/gameauth/account"
 	"github.com/gameauth/gameauth/admin"
@@ -153,6 +157,11 @@ func run() error {
 // and 405 included, is in the contract's BaseResponse shape.
 func routes(auth *gameauth.GameAuth, adminToken string) http.Handler {
 	mux := http.NewServeMux()
+	// Operations: liveness, readiness, and Prometheus metrics (in
+	// production, serve /metrics on an internal listener instead).
+	mux.Handle("GET /healthz", auth.Health())
+	mux.Handle("GET /readyz", auth.Ready())
+	mux.Handle("GET /metrics", promhttp.HandlerFor(metricsRegistry(auth), promhttp.HandlerOpts{}))
 	mux.Handle("/auth/", http.StripPrefix("/auth", auth.Handler()))
 	mux.Handle("GET /me", auth.Middleware()(http.HandlerFunc(me)))
 	mux.Handle("GET /chat/ping", auth.Middleware(middleware.Service("chat"))(http.HandlerFunc(chatPing)))
@@ -160,7 +169,15 @@ func routes(auth *gameauth.GameAuth, adminToken string) http.Handler {
 		h := admin.NewHandler(auth.Service(), admin.Config{Authorize: admin.BearerToken(adminToken, "admin")})
 		mux.Handle("/admin/", http.StripPrefix("/admin", h))
 	}
-	return account.JSONRefusals(mux)
+	return auth.Metrics().Instrument("")(account.JSONRefusals(mux)) // timed by route pattern
+}
+
+// metricsRegistry is this server's own registry: gameauth's metrics and the
+// Go runtime's and process's.
+func metricsRegistry(auth *gameauth.GameAuth) *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(auth.Metrics(), collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return reg
 }
 
 func me(w http.ResponseWriter, r *http.Request) {

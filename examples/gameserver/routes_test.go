@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -50,4 +52,57 @@ func TestRoutesAnswerJSONEverywhere(t *testing.T) {
 			assert.Equal(t, c.allow, res.Header.Get("Allow"))
 		}
 	}
+}
+
+// The operations endpoints: liveness, readiness, and /metrics with
+// gameauth's series (moved by a sign-up and timed by route pattern) beside
+// the Go runtime's and the process's.
+func TestOperationsEndpoints(t *testing.T) {
+	auth, err := gameauth.New(context.Background(), gameauth.Config{Store: memory.New(),
+		Account: account.Config{PasswordHashing: account.Argon2Params{Memory: 64, Time: 1}}})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = auth.Close() })
+	srv := httptest.NewServer(routes(auth, ""))
+	t.Cleanup(srv.Close)
+
+	get := func(path string) (int, string) {
+		res, err := http.Get(srv.URL + path)
+		require.NoError(t, err)
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		require.NoError(t, err)
+		return res.StatusCode, string(b)
+	}
+	status, body := get("/healthz")
+	assert.Equal(t, http.StatusOK, status)
+	assert.JSONEq(t, `{"Status":"ALIVE"}`, body)
+	status, body = get("/readyz")
+	assert.Equal(t, http.StatusOK, status)
+	var ready map[string]string
+	require.NoError(t, json.Unmarshal([]byte(body), &ready))
+	assert.Equal(t, "READY", ready["Status"])
+	assert.Equal(t, "ok", ready["Store"])
+	assert.Regexp(t, `^\d+s ago$`, ready["RevocationSync"], "synced at start, on the real clock")
+
+	res, err := http.Post(srv.URL+"/auth/guest/signin", "application/json",
+		strings.NewReader(`{"platform":"pc","device_id":"pc-1"}`))
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, http.StatusCreated, res.StatusCode)
+
+	status, body = get("/metrics")
+	assert.Equal(t, http.StatusOK, status)
+	for _, line := range []string{
+		`gameauth_signins_total{method="guest",result="ok"} 1`,
+		`gameauth_signups_total{method="guest"} 1`,
+		`gameauth_http_request_duration_seconds_count{route="/auth/",status="201"} 1`,
+		`gameauth_http_request_duration_seconds_count{route="GET /readyz",status="200"} 1`,
+		`gameauth_blocks_in_force{kind="player"} 0`,
+		`gameauth_token_cache_capacity 100000`,
+		"go_goroutines ",
+		"process_start_time_seconds ",
+	} {
+		assert.Contains(t, body, line)
+	}
+	assert.NotContains(t, body, "gameauth_redis_up", "no Redis configured")
 }
