@@ -9,7 +9,10 @@
 // The host mounts it behind an authorizer it supplies, under a prefix it
 // strips:
 //
-//	h := admin.NewHandler(auth.Service(), admin.Config{Authorize: admin.BearerToken(token, "admin")})
+//	h := admin.NewHandler(auth.Service(), admin.Config{
+//		Authorize: admin.BearerToken(token, "admin"),
+//		Console:   admin.Console(), // the operators' web page at /admin/
+//	})
 //	mux.Handle("/admin/", http.StripPrefix("/admin", h))
 //
 // Answers are JSON in docs/API.md's style (PascalCase); errors are its
@@ -51,8 +54,10 @@ type Config struct {
 	// Authorize decides who may use the API. Required: without it every
 	// request is refused.
 	Authorize Authorizer
-	// Console, when set, is served at the root (GET /): the operators' web
-	// page, which calls this API.
+	// Console, when set, serves GET (and HEAD) / and /console/… without the
+	// operator's token: the operators' web page (Console()), which holds
+	// no data and calls this API with the token. Every other path is the
+	// API's, behind Authorize.
 	Console http.Handler
 }
 
@@ -75,7 +80,7 @@ func NewHandler(svc *account.Service, cfg Config) http.Handler {
 	mux.HandleFunc("GET /audit", h.audit)
 	api := account.JSONRefusals(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if cfg.Console != nil && r.Method == http.MethodGet && consolePath(r.URL.Path) {
+		if cfg.Console != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) && consolePath(r.URL.Path) {
 			// The page holds no data: it asks the API, with the token.
 			cfg.Console.ServeHTTP(w, r)
 			return

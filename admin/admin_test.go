@@ -44,7 +44,8 @@ func newServer(t *testing.T) *server {
 	t.Cleanup(func() { _ = auth.Close() })
 	mux := http.NewServeMux()
 	mux.Handle("/auth/", http.StripPrefix("/auth", auth.Handler()))
-	mux.Handle("/admin/", http.StripPrefix("/admin", admin.NewHandler(auth.Service(), admin.Config{Authorize: admin.BearerToken(token, "anna")})))
+	mux.Handle("/admin/", http.StripPrefix("/admin", admin.NewHandler(auth.Service(),
+		admin.Config{Authorize: admin.BearerToken(token, "anna"), Console: admin.Console()})))
 	mux.Handle("GET /me", auth.Middleware()(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, "{}")
 	})))
@@ -87,8 +88,14 @@ func (s *server) admin(method, path string, body any) reply {
 
 // signUp makes a player by email with a nickname, on device dev.
 func (s *server) signUp(email, nick, dev string) (id, access string) {
+	return s.signUpOn(email, nick, dev, "iPhone 17")
+}
+
+// signUpOn is signUp on a device of the given model.
+func (s *server) signUpOn(email, nick, dev, model string) (id, access string) {
+	s.t.Helper()
 	r := s.do("POST", "/auth/email/signup", "", map[string]any{"linked_id": email, "linked_password": "correct horse",
-		"nickname": nick, "platform": "ios", "device_id": dev, "device_model": "iPhone 17"})
+		"nickname": nick, "platform": "ios", "device_id": dev, "device_model": model})
 	require.Equal(s.t, http.StatusCreated, r.status, r.raw)
 	return r.body["Player"].(map[string]any)["UserUniqueID"].(string), r.body["Token"].(map[string]any)["AccessToken"].(string)
 }

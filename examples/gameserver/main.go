@@ -9,7 +9,8 @@
 //
 // It mounts the account handler at /auth/, a protected GET /me that answers
 // the signed-in player, a protected GET /chat/ping marked with the service
-// "chat", and, when -admin-token is set, admin routes behind that token.
+// "chat", and, when -admin-token is set, the admin API behind that token
+// and the operators' console at /admin/.
 // Password-reset mails are written to the log.
 package main
 
@@ -166,7 +167,7 @@ func routes(auth *gameauth.GameAuth, adminToken string) http.Handler {
 	mux.Handle("GET /me", auth.Middleware()(http.HandlerFunc(me)))
 	mux.Handle("GET /chat/ping", auth.Middleware(middleware.Service("chat"))(http.HandlerFunc(chatPing)))
 	if adminToken != "" {
-		h := admin.NewHandler(auth.Service(), admin.Config{Authorize: admin.BearerToken(adminToken, "admin")})
+		h := admin.NewHandler(auth.Service(), admin.Config{Authorize: admin.BearerToken(adminToken, "admin"), Console: admin.Console()})
 		mux.Handle("/admin/", http.StripPrefix("/admin", h))
 	}
 	return auth.Metrics().Instrument("")(account.JSONRefusals(mux)) // timed by route pattern

@@ -17,15 +17,22 @@ import (
 	"github.com/gameauth/gameauth/storage/memory"
 )
 
-// Outside /auth/ too, every refusal is a BaseResponse: a client parses one
-// shape whatever route it called.
-func TestRoutesAnswerJSONEverywhere(t *testing.T) {
+// serveRoutes serves the example's routes on a memory store.
+func serveRoutes(t *testing.T, adminToken string) *httptest.Server {
+	t.Helper()
 	auth, err := gameauth.New(context.Background(), gameauth.Config{Store: memory.New(),
 		Account: account.Config{PasswordHashing: account.Argon2Params{Memory: 64, Time: 1}}})
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = auth.Close() })
-	srv := httptest.NewServer(routes(auth, "admin-secret"))
+	srv := httptest.NewServer(routes(auth, adminToken))
 	t.Cleanup(srv.Close)
+	return srv
+}
+
+// Outside /auth/ too, every refusal is a BaseResponse: a client parses one
+// shape whatever route it called.
+func TestRoutesAnswerJSONEverywhere(t *testing.T) {
+	srv := serveRoutes(t, "admin-secret")
 
 	for _, c := range []struct {
 		method, path string
@@ -105,4 +112,36 @@ func TestOperationsEndpoints(t *testing.T) {
 		assert.Contains(t, body, line)
 	}
 	assert.NotContains(t, body, "gameauth_redis_up", "no Redis configured")
+}
+
+// With -admin-token, /admin/ is the operators' console: the page is
+// public, under its strict policy; the API beside it wants the token.
+func TestRoutesServeTheConsole(t *testing.T) {
+	srv := serveRoutes(t, "admin-secret")
+
+	for _, c := range []struct {
+		path        string
+		status      int
+		contentType string
+	}{
+		{"/admin/", http.StatusOK, "text/html; charset=utf-8"},
+		{"/admin/console/app.js", http.StatusOK, "text/javascript; charset=utf-8"},
+		{"/admin/players?q=a", http.StatusUnauthorized, "application/json; charset=utf-8"},
+	} {
+		res, err := http.Get(srv.URL + c.path)
+		require.NoError(t, err)
+		res.Body.Close()
+		assert.Equal(t, c.status, res.StatusCode, c.path)
+		assert.Equal(t, c.contentType, res.Header.Get("Content-Type"), c.path)
+	}
+	res, err := http.Get(srv.URL + "/admin/")
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Contains(t, res.Header.Get("Content-Security-Policy"), "script-src 'self'")
+
+	// Without -admin-token there is no /admin/ at all.
+	res, err = http.Get(serveRoutes(t, "").URL + "/admin/")
+	require.NoError(t, err)
+	res.Body.Close()
+	assert.Equal(t, http.StatusNotFound, res.StatusCode)
 }
