@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -56,10 +57,12 @@ func TestOpenMigratesOnce(t *testing.T) {
 	db, err := sql.Open("sqlite", path)
 	require.NoError(t, err)
 	defer db.Close()
+	migrations, err := filepath.Glob("migrations/*.sql")
+	require.NoError(t, err)
 	var n, v int
 	require.NoError(t, db.QueryRow(`SELECT COUNT(*), MAX(version) FROM schema_version`).Scan(&n, &v))
-	assert.Equal(t, 1, n)
-	assert.Equal(t, 1, v)
+	assert.Equal(t, len(migrations), n, "each migration applied once")
+	assert.Equal(t, len(migrations), v)
 	var mode string
 	require.NoError(t, db.QueryRow(`PRAGMA journal_mode`).Scan(&mode))
 	assert.Equal(t, "wal", mode)
@@ -69,6 +72,74 @@ func TestOpenMigratesOnce(t *testing.T) {
 	require.NoError(t, err)
 	_, err = sqlite.Open(ctx, path)
 	require.ErrorContains(t, err, "newer")
+}
+
+// TestUpgradeFrom0001: a file made by a build that knew only the first
+// migration, with players in it, opens: each account gets its primary
+// identity, linked when the account was created, and everything works on
+// top of them.
+func TestUpgradeFrom0001(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "auth.db")
+	first, err := os.ReadFile("migrations/0001_init.sql")
+	require.NoError(t, err)
+	db, err := sql.Open("sqlite", path)
+	require.NoError(t, err)
+	for _, stmt := range []string{
+		string(first),
+		`CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT`,
+		`INSERT INTO schema_version (version, applied_at) VALUES (1, 0)`,
+	} {
+		_, err := db.ExecContext(ctx, stmt)
+		require.NoError(t, err)
+	}
+	old := []storage.Account{
+		account("a1", "a@x", "Hero"),
+		{ID: "a2", OpenID: "open-a2", LinkedType: storage.LinkGuest, LinkedID: "g2", CreatedAt: t0.Add(time.Hour), UpdatedAt: t0.Add(time.Hour)},
+		{ID: "a3", OpenID: "open-a3", LinkedType: storage.LinkGuest, LinkedID: "g3"}, // no creation time: NULL
+	}
+	for _, a := range old {
+		_, err := db.ExecContext(ctx, `INSERT INTO accounts (id, open_id, linked_type, linked_id, password_hash,
+			nickname, nickname_key, country, timezone, purchase_count, purchase_currency, purchase_total,
+			voided_count, voided_currency, voided_total, created_at, updated_at)
+			VALUES (?, ?, ?, ?, '', ?, ?, '', '', 0, '', 0, 0, '', 0, ?, ?)`,
+			a.ID, a.OpenID, a.LinkedType, a.LinkedID, a.Nickname, storage.NicknameKey(a.Nickname),
+			nullMicros(a.CreatedAt), nullMicros(a.UpdatedAt))
+		require.NoError(t, err)
+	}
+	require.NoError(t, db.Close())
+
+	s := openFile(t, path)
+	for _, a := range old {
+		ids, err := s.ListIdentities(ctx, a.ID)
+		require.NoError(t, err)
+		require.Len(t, ids, 1, a.ID)
+		assert.Equal(t, storage.Identity{Type: a.LinkedType, Subject: a.LinkedID}, storage.Identity{Type: ids[0].Type, Subject: ids[0].Subject})
+		assert.True(t, a.CreatedAt.Equal(ids[0].LinkedAt), "%s linked at %v, created at %v", a.ID, ids[0].LinkedAt, a.CreatedAt)
+		got, err := s.GetAccountByLink(ctx, a.LinkedType, a.LinkedID)
+		require.NoError(t, err)
+		assert.Equal(t, a.ID, got.ID)
+	}
+	// The backfilled identities are unique like any other.
+	require.NoError(t, s.LinkIdentity(ctx, "a2", storage.Identity{Type: "apple", Subject: "ap2", LinkedAt: t0.Add(2 * time.Hour)}))
+	err = s.LinkIdentity(ctx, "a3", storage.Identity{Type: storage.LinkEmail, Subject: "a@x", LinkedAt: t0})
+	require.ErrorIs(t, err, storage.ErrConflict)
+	assert.Equal(t, storage.FieldLink, storage.ConflictField(err))
+	require.ErrorIs(t, s.CreateAccount(ctx, account("b1", "a@x", "")), storage.ErrConflict)
+	require.NoError(t, s.UnlinkIdentity(ctx, "a2", storage.LinkGuest, &storage.Link{Type: "apple", ID: "ap2"}, t0.Add(3*time.Hour)))
+	got, err := s.GetAccountByLink(ctx, "apple", "ap2")
+	require.NoError(t, err)
+	assert.Equal(t, "a2", got.ID)
+	require.NoError(t, s.DeleteAccount(ctx, "a1"))
+	require.NoError(t, s.CreateAccount(ctx, account("b1", "a@x", "")), "a deleted old account frees its identity")
+}
+
+// nullMicros is t as the first migration's columns hold it.
+func nullMicros(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMicro()
 }
 
 func TestOpenConcurrently(t *testing.T) {
