@@ -15,6 +15,7 @@ import (
 
 	"github.com/gameauth/gameauth/storage"
 	"github.com/gameauth/gameauth/storage/internal/racetest"
+	"github.com/gameauth/gameauth/storage/internal/sqltest"
 	"github.com/gameauth/gameauth/storage/sqlite"
 	"github.com/gameauth/gameauth/storage/storagetest"
 )
@@ -75,9 +76,8 @@ func TestOpenMigratesOnce(t *testing.T) {
 }
 
 // TestUpgradeFrom0001: a file made by a build that knew only the first
-// migration, with players in it, opens: each account gets its primary
-// identity, linked when the account was created, and everything works on
-// top of them.
+// migration, with players in it, opens, and its players have their
+// identities.
 func TestUpgradeFrom0001(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "auth.db")
@@ -93,12 +93,7 @@ func TestUpgradeFrom0001(t *testing.T) {
 		_, err := db.ExecContext(ctx, stmt)
 		require.NoError(t, err)
 	}
-	old := []storage.Account{
-		account("a1", "a@x", "Hero"),
-		{ID: "a2", OpenID: "open-a2", LinkedType: storage.LinkGuest, LinkedID: "g2", CreatedAt: t0.Add(time.Hour), UpdatedAt: t0.Add(time.Hour)},
-		{ID: "a3", OpenID: "open-a3", LinkedType: storage.LinkGuest, LinkedID: "g3"}, // no creation time: NULL
-	}
-	for _, a := range old {
+	for _, a := range sqltest.OldAccounts() {
 		_, err := db.ExecContext(ctx, `INSERT INTO accounts (id, open_id, linked_type, linked_id, password_hash,
 			nickname, nickname_key, country, timezone, purchase_count, purchase_currency, purchase_total,
 			voided_count, voided_currency, voided_total, created_at, updated_at)
@@ -109,29 +104,7 @@ func TestUpgradeFrom0001(t *testing.T) {
 	}
 	require.NoError(t, db.Close())
 
-	s := openFile(t, path)
-	for _, a := range old {
-		ids, err := s.ListIdentities(ctx, a.ID)
-		require.NoError(t, err)
-		require.Len(t, ids, 1, a.ID)
-		assert.Equal(t, storage.Identity{Type: a.LinkedType, Subject: a.LinkedID}, storage.Identity{Type: ids[0].Type, Subject: ids[0].Subject})
-		assert.True(t, a.CreatedAt.Equal(ids[0].LinkedAt), "%s linked at %v, created at %v", a.ID, ids[0].LinkedAt, a.CreatedAt)
-		got, err := s.GetAccountByLink(ctx, a.LinkedType, a.LinkedID)
-		require.NoError(t, err)
-		assert.Equal(t, a.ID, got.ID)
-	}
-	// The backfilled identities are unique like any other.
-	require.NoError(t, s.LinkIdentity(ctx, "a2", storage.Identity{Type: "apple", Subject: "ap2", LinkedAt: t0.Add(2 * time.Hour)}))
-	err = s.LinkIdentity(ctx, "a3", storage.Identity{Type: storage.LinkEmail, Subject: "a@x", LinkedAt: t0})
-	require.ErrorIs(t, err, storage.ErrConflict)
-	assert.Equal(t, storage.FieldLink, storage.ConflictField(err))
-	require.ErrorIs(t, s.CreateAccount(ctx, account("b1", "a@x", "")), storage.ErrConflict)
-	require.NoError(t, s.UnlinkIdentity(ctx, "a2", storage.LinkGuest, &storage.Link{Type: "apple", ID: "ap2"}, t0.Add(3*time.Hour)))
-	got, err := s.GetAccountByLink(ctx, "apple", "ap2")
-	require.NoError(t, err)
-	assert.Equal(t, "a2", got.ID)
-	require.NoError(t, s.DeleteAccount(ctx, "a1"))
-	require.NoError(t, s.CreateAccount(ctx, account("b1", "a@x", "")), "a deleted old account frees its identity")
+	sqltest.Identities(t, openFile(t, path))
 }
 
 // nullMicros is t as the first migration's columns hold it.
@@ -246,6 +219,13 @@ func TestRefreshRaceAcrossStores(t *testing.T) {
 	racetest.RefreshRace(t, openFile(t, path), openFile(t, path))
 }
 
+// TestClaimRaceAcrossStores: first sign-ins and links of one identity
+// racing from two Stores on one file: one wins.
+func TestClaimRaceAcrossStores(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "auth.db")
+	racetest.ClaimRace(t, openFile(t, path), openFile(t, path))
+}
+
 // TestRotateRetryRace: callers presenting the same token and the same
 // successor (a client retrying) all succeed, with one rotation between them.
 func TestRotateRetryRace(t *testing.T) {
@@ -289,4 +269,10 @@ func TestStore(t *testing.T) {
 func TestWritersAcrossStoresWait(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "auth.db")
 	racetest.KeepRace(t, openFile(t, path), openFile(t, path))
+}
+
+// BenchmarkAccountLookup: GetAccountByLink, the sign-in's lookup through
+// the identities, against GetAccount, in the same iterations.
+func BenchmarkAccountLookup(b *testing.B) {
+	sqltest.AccountLookup(b, newStore(b))
 }
