@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -78,7 +77,8 @@ func (s *Store) GetAccountByNickname(ctx context.Context, nickname string) (stor
 
 // UpdateAccount implements storage.Accounts. Without a Link it is one
 // UPDATE, so it is all or nothing; a new Link replaces the primary identity
-// in the same transaction as the UPDATE.
+// in the same transaction as the UPDATE, which holds the account's row lock
+// from its first statement.
 func (s *Store) UpdateAccount(ctx context.Context, id string, u storage.AccountUpdate) error {
 	var set []string
 	args := []any{id}
@@ -117,30 +117,31 @@ func (s *Store) UpdateAccount(ctx context.Context, id string, u storage.AccountU
 		tag, err := s.pool.Exec(ctx, update, args...)
 		return wrap("update account", rowsAffected(tag, err))
 	}
+	// The account's row, with its link, is written before the new
+	// identity, in the order CreateAccount writes them: a first sign-in
+	// and a link change racing for one identity then wait for each other
+	// in one direction only, never in a cycle that PostgreSQL would break
+	// by failing one of them.
 	err := s.tx(ctx, func(tx pgx.Tx) error {
-		if err := s.replacePrimary(ctx, tx, id, *u.Link, u.At); err != nil {
+		cur, err := s.lockAccount(ctx, tx, id)
+		if err != nil {
 			return err
 		}
+		changed := cur != *u.Link
+		if changed {
+			if _, err := tx.Exec(ctx, s.q(`DELETE FROM gameauth_identities WHERE account_id = $1 AND type = $2 AND subject = $3`),
+				id, cur.Type, cur.ID); err != nil {
+				return err
+			}
+			s.wrote(ctx, tx)
+		}
 		tag, err := tx.Exec(ctx, update, args...)
-		return rowsAffected(tag, err)
+		if err := rowsAffected(tag, err); err != nil || !changed {
+			return err
+		}
+		return s.insertIdentity(ctx, tx, id, storage.Identity{Type: u.Link.Type, Subject: u.Link.ID, LinkedAt: u.At})
 	})
 	return wrap("update account", err)
-}
-
-// replacePrimary makes link the account's primary identity in tx, linked
-// at at, in place of the one it had; keeping the same one changes nothing.
-// It holds the account's row lock from its first statement.
-func (s *Store) replacePrimary(ctx context.Context, tx pgx.Tx, accountID string, link storage.Link, at time.Time) error {
-	cur, err := s.lockAccount(ctx, tx, accountID)
-	if err != nil || cur == link {
-		return err
-	}
-	if _, err := tx.Exec(ctx, s.q(`DELETE FROM gameauth_identities WHERE account_id = $1 AND type = $2 AND subject = $3`),
-		accountID, cur.Type, cur.ID); err != nil {
-		return err
-	}
-	s.wrote(ctx, tx)
-	return s.insertIdentity(ctx, tx, accountID, storage.Identity{Type: link.Type, Subject: link.ID, LinkedAt: at})
 }
 
 // DeleteAccount implements storage.Accounts, and removes the account's

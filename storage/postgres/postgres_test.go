@@ -442,6 +442,56 @@ func TestIdentityWritesWaitForTheAccount(t *testing.T) {
 	}
 }
 
+// TestFirstSignInRacingLinkChange: another node's first sign-in with an
+// identity (its account row written, its identity not yet) and a link
+// change to that identity here must not wait on each other in a cycle,
+// which PostgreSQL would break by failing one of them: the sign-in, one
+// statement, is not run again. Its transaction here detects deadlocks
+// first, so that a cycle would abort it.
+func TestFirstSignInRacingLinkChange(t *testing.T) {
+	ctx := context.Background()
+	cfg, err := pgxpool.ParseConfig(dsn(t))
+	require.NoError(t, err)
+	cfg.ConnConfig.RuntimeParams["deadlock_timeout"] = "50ms"
+	other, err := pgxpool.NewWithConfig(ctx, cfg)
+	require.NoError(t, err)
+	t.Cleanup(other.Close)
+	pool := testPool(t, 4)
+	schema := freshSchema(t, pool)
+	s, err := postgres.New(ctx, pool, postgres.Schema(schema))
+	require.NoError(t, err)
+	require.NoError(t, s.CreateAccount(ctx, account("a1", "a@x", "")))
+
+	tx, err := other.Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = tx.Rollback(ctx) }()
+	_, err = tx.Exec(ctx, `INSERT INTO `+pgx.Identifier{schema, "gameauth_accounts"}.Sanitize()+` (id, open_id, linked_type,
+		linked_id, password_hash, nickname, nickname_key, country, timezone, purchase_count, purchase_currency,
+		purchase_total, voided_count, voided_currency, voided_total) VALUES ('b1', 'o', 'apple', 'ap1', '', '', '', '', '', 0, '', 0, 0, '', 0)`)
+	require.NoError(t, err)
+
+	done := make(chan error, 1)
+	go func() {
+		done <- s.UpdateAccount(ctx, "a1", storage.AccountUpdate{Link: &storage.Link{Type: "apple", ID: "ap1"}, At: t0})
+	}()
+	require.Eventually(t, func() bool {
+		var waiting bool
+		err := other.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+			WHERE wait_event_type = 'Lock' AND position($1 in query) > 0)`, schema).Scan(&waiting)
+		return err == nil && waiting
+	}, 10*time.Second, time.Millisecond, "the link change waits for the sign-in")
+	_, err = tx.Exec(ctx, `INSERT INTO `+pgx.Identifier{schema, "gameauth_identities"}.Sanitize()+` (type, subject, account_id)
+		VALUES ('apple', 'ap1', 'b1')`)
+	require.NoError(t, err, "the sign-in does not wait on the link change")
+	require.NoError(t, tx.Commit(ctx))
+	err = <-done
+	require.ErrorIs(t, err, storage.ErrConflict)
+	assert.Equal(t, storage.FieldLink, storage.ConflictField(err))
+	got, err := s.GetAccountByLink(ctx, "apple", "ap1")
+	require.NoError(t, err)
+	assert.Equal(t, "b1", got.ID)
+}
+
 // TestDefaultSchema: without Schema the tables go to the connection's
 // search_path.
 func TestDefaultSchema(t *testing.T) {
