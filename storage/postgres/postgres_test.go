@@ -348,6 +348,31 @@ func TestClaimRaceAcrossPools(t *testing.T) {
 	racetest.ClaimRace(t, a, b)
 }
 
+// quickDeadlockPool connects to the test server with connections that look
+// for deadlocks after 50ms (the server's default is 1s): a transaction on
+// one of them is the side PostgreSQL aborts.
+func quickDeadlockPool(t *testing.T) *pgxpool.Pool {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(dsn(t))
+	require.NoError(t, err)
+	cfg.ConnConfig.RuntimeParams["deadlock_timeout"] = "50ms"
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+// waitForLock waits until a statement on the schema waits for a lock.
+func waitForLock(t *testing.T, pool *pgxpool.Pool, schema, msg string) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		var waiting bool
+		err := pool.QueryRow(context.Background(), `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+			WHERE wait_event_type = 'Lock' AND position($1 in query) > 0)`, schema).Scan(&waiting)
+		return err == nil && waiting
+	}, 10*time.Second, time.Millisecond, msg)
+}
+
 // TestIdentityWritesWaitForTheAccount: a write to an account's identities
 // that waits for another transaction holding the account's row lock, as
 // another node's write to them does, sees what that transaction committed,
@@ -430,12 +455,7 @@ func TestIdentityWritesWaitForTheAccount(t *testing.T) {
 			}
 			done := make(chan error, 1)
 			go func() { done <- c.call(s) }()
-			require.Eventually(t, func() bool {
-				var waiting bool
-				err := other.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
-					WHERE wait_event_type = 'Lock' AND position($1 in query) > 0)`, schema).Scan(&waiting)
-				return err == nil && waiting
-			}, 10*time.Second, time.Millisecond, "the call waits for the account's lock")
+			waitForLock(t, other, schema, "the call waits for the account's lock")
 			require.NoError(t, tx.Commit(ctx))
 			c.check(t, s, <-done)
 		})
@@ -450,12 +470,7 @@ func TestIdentityWritesWaitForTheAccount(t *testing.T) {
 // first, so that a cycle would abort it.
 func TestFirstSignInRacingLinkChange(t *testing.T) {
 	ctx := context.Background()
-	cfg, err := pgxpool.ParseConfig(dsn(t))
-	require.NoError(t, err)
-	cfg.ConnConfig.RuntimeParams["deadlock_timeout"] = "50ms"
-	other, err := pgxpool.NewWithConfig(ctx, cfg)
-	require.NoError(t, err)
-	t.Cleanup(other.Close)
+	other := quickDeadlockPool(t)
 	pool := testPool(t, 4)
 	schema := freshSchema(t, pool)
 	s, err := postgres.New(ctx, pool, postgres.Schema(schema))
@@ -474,12 +489,7 @@ func TestFirstSignInRacingLinkChange(t *testing.T) {
 	go func() {
 		done <- s.UpdateAccount(ctx, "a1", storage.AccountUpdate{Link: &storage.Link{Type: "apple", ID: "ap1"}, At: t0})
 	}()
-	require.Eventually(t, func() bool {
-		var waiting bool
-		err := other.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
-			WHERE wait_event_type = 'Lock' AND position($1 in query) > 0)`, schema).Scan(&waiting)
-		return err == nil && waiting
-	}, 10*time.Second, time.Millisecond, "the link change waits for the sign-in")
+	waitForLock(t, other, schema, "the link change waits for the sign-in")
 	_, err = tx.Exec(ctx, `INSERT INTO `+pgx.Identifier{schema, "gameauth_identities"}.Sanitize()+` (type, subject, account_id)
 		VALUES ('apple', 'ap1', 'b1')`)
 	require.NoError(t, err, "the sign-in does not wait on the link change")
@@ -528,12 +538,7 @@ func TestSignInRaceKeepsKeep(t *testing.T) {
 // first (a shorter deadlock_timeout).
 func TestDeadlockRetried(t *testing.T) {
 	ctx := context.Background()
-	cfg, err := pgxpool.ParseConfig(dsn(t))
-	require.NoError(t, err)
-	cfg.ConnConfig.RuntimeParams["deadlock_timeout"] = "50ms"
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	require.NoError(t, err)
-	t.Cleanup(pool.Close)
+	pool := quickDeadlockPool(t)
 	other := testPool(t, 2)
 	schema := freshSchema(t, other)
 	s, err := postgres.New(ctx, pool, postgres.Schema(schema))
