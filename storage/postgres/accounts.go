@@ -32,11 +32,16 @@ func scanAccount(r pgx.Row) (storage.Account, error) {
 	return a, err
 }
 
-// CreateAccount implements storage.Accounts.
+// CreateAccount implements storage.Accounts. The account and its primary
+// identity go in in one statement.
 func (s *Store) CreateAccount(ctx context.Context, a storage.Account) error {
 	p := a.Purchases
-	_, err := s.pool.Exec(ctx, s.q(`INSERT INTO gameauth_accounts (`+accountCols+`, nickname_key)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`),
+	_, err := s.pool.Exec(ctx, s.q(`WITH a AS (
+			INSERT INTO gameauth_accounts (`+accountCols+`, nickname_key)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+			RETURNING id, linked_type, linked_id, created_at)
+		INSERT INTO gameauth_identities (type, subject, account_id, linked_at)
+		SELECT linked_type, linked_id, id, created_at FROM a`),
 		a.ID, a.OpenID, a.LinkedType, a.LinkedID, a.PasswordHash, a.Nickname, a.Country, a.Timezone,
 		p.Count, p.CurrencyCode, p.TotalPrice, p.VoidedCount, p.VoidedCurrencyCode, p.VoidedTotalPrice,
 		tsArg(a.CreatedAt), tsArg(a.UpdatedAt), storage.NicknameKey(a.Nickname))
@@ -49,10 +54,13 @@ func (s *Store) GetAccount(ctx context.Context, id string) (storage.Account, err
 	return a, wrap("get account", err)
 }
 
-// GetAccountByLink implements storage.Accounts.
+// GetAccountByLink implements storage.Accounts: by any of the account's
+// identities, a probe of the identities' primary key, then of the
+// accounts'.
 func (s *Store) GetAccountByLink(ctx context.Context, linkType, linkID string) (storage.Account, error) {
-	a, err := scanAccount(s.pool.QueryRow(ctx, s.q(`SELECT `+accountCols+` FROM gameauth_accounts
-		WHERE linked_type = $1 AND linked_id = $2`), linkType, linkID))
+	a, err := scanAccount(s.pool.QueryRow(ctx, s.q(`SELECT `+prefixed("a.", accountCols)+`
+		FROM gameauth_identities i JOIN gameauth_accounts a ON a.id = i.account_id
+		WHERE i.type = $1 AND i.subject = $2`), linkType, linkID))
 	return a, wrap("get account by link", err)
 }
 
@@ -67,8 +75,10 @@ func (s *Store) GetAccountByNickname(ctx context.Context, nickname string) (stor
 	return a, wrap("get account by nickname", err)
 }
 
-// UpdateAccount implements storage.Accounts. It is one UPDATE, so it is
-// all or nothing.
+// UpdateAccount implements storage.Accounts. Without a Link it is one
+// UPDATE, so it is all or nothing; a new Link replaces the primary identity
+// in the same transaction as the UPDATE, which holds the account's row lock
+// from its first statement.
 func (s *Store) UpdateAccount(ctx context.Context, id string, u storage.AccountUpdate) error {
 	var set []string
 	args := []any{id}
@@ -102,12 +112,51 @@ func (s *Store) UpdateAccount(ctx context.Context, id string, u storage.AccountU
 		add("timezone", *u.Timezone)
 	}
 	add("updated_at", tsArg(u.At))
-	tag, err := s.pool.Exec(ctx, s.q(`UPDATE gameauth_accounts SET `+strings.Join(set, ", ")+` WHERE id = $1`), args...)
-	return wrap("update account", rowsAffected(tag, err))
+	update := s.q(`UPDATE gameauth_accounts SET ` + strings.Join(set, ", ") + ` WHERE id = $1`)
+	if u.Link == nil {
+		tag, err := s.pool.Exec(ctx, update, args...)
+		return wrap("update account", rowsAffected(tag, err))
+	}
+	// The account's row, with its link, is written before the new
+	// identity, in the order CreateAccount writes them: a first sign-in
+	// and a link change racing for one identity then wait for each other
+	// in one direction only, never in a cycle that PostgreSQL would break
+	// by failing one of them.
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		cur, err := s.lockAccount(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		changed := cur != *u.Link
+		if changed {
+			if _, err := tx.Exec(ctx, s.q(`DELETE FROM gameauth_identities WHERE account_id = $1 AND type = $2 AND subject = $3`),
+				id, cur.Type, cur.ID); err != nil {
+				return err
+			}
+			s.wrote(ctx, tx)
+		}
+		tag, err := tx.Exec(ctx, update, args...)
+		if err := rowsAffected(tag, err); err != nil || !changed {
+			return err
+		}
+		return s.insertIdentity(ctx, tx, id, storage.Identity{Type: u.Link.Type, Subject: u.Link.ID, LinkedAt: u.At})
+	})
+	return wrap("update account", err)
 }
 
-// DeleteAccount implements storage.Accounts.
+// DeleteAccount implements storage.Accounts, and removes the account's
+// identities with it. The second DELETE is a statement of its own: under
+// READ COMMITTED it sees an identity linked by a transaction that held the
+// account's row lock until the first DELETE took it.
 func (s *Store) DeleteAccount(ctx context.Context, id string) error {
-	tag, err := s.pool.Exec(ctx, s.q(`DELETE FROM gameauth_accounts WHERE id = $1`), id)
-	return wrap("delete account", rowsAffected(tag, err))
+	err := s.tx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, s.q(`DELETE FROM gameauth_accounts WHERE id = $1`), id)
+		if err := rowsAffected(tag, err); err != nil {
+			return err
+		}
+		s.wrote(ctx, tx)
+		_, err = tx.Exec(ctx, s.q(`DELETE FROM gameauth_identities WHERE account_id = $1`), id)
+		return err
+	})
+	return wrap("delete account", err)
 }

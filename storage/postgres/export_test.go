@@ -7,7 +7,8 @@ import (
 )
 
 // SetMidTx makes s call f inside its multi-statement transactions
-// (CreateSession with keep > 0, Withdraw) right after their first write.
+// (CreateSession with keep > 0, Withdraw, UpdateAccount with a Link,
+// DeleteAccount) right after their first write.
 func SetMidTx(s *Store, f func(ctx context.Context, tx pgx.Tx)) { s.midTx = f }
 
 // SetOnBatch makes s call f before each statement its batch queue runs,

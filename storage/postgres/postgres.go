@@ -41,7 +41,7 @@ var migrationFiles embed.FS
 // tables are the store's table names, as written in its SQL.
 func tables() []string {
 	return []string{
-		"gameauth_accounts", "gameauth_sessions", "gameauth_blocks", "gameauth_withdrawals",
+		"gameauth_accounts", "gameauth_identities", "gameauth_sessions", "gameauth_blocks", "gameauth_withdrawals",
 		"gameauth_reset_codes", "gameauth_keys", "gameauth_schema_version",
 	}
 }
@@ -50,8 +50,10 @@ func tables() []string {
 // constraints or indexes is reported as.
 func constraintField(name string) string {
 	switch name {
-	case "gameauth_accounts_link_key":
+	case "gameauth_accounts_link_key", "gameauth_identities_pkey":
 		return storage.FieldLink
+	case "gameauth_identities_account_type_key":
+		return storage.FieldIdentityType
 	case "gameauth_accounts_nickname_key":
 		return storage.FieldNickname
 	case "gameauth_withdrawals_pending":

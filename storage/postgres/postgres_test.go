@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/gameauth/gameauth/storage"
 	"github.com/gameauth/gameauth/storage/internal/racetest"
+	"github.com/gameauth/gameauth/storage/internal/sqltest"
 	"github.com/gameauth/gameauth/storage/postgres"
 	"github.com/gameauth/gameauth/storage/storagetest"
 )
@@ -113,13 +115,63 @@ func TestOpenRace(t *testing.T) {
 	for _, err := range errs {
 		assert.NoError(t, err)
 	}
+	migrations, err := filepath.Glob("migrations/*.sql")
+	require.NoError(t, err)
 	var versions, accounts int
 	require.NoError(t, pool.QueryRow(context.Background(),
 		`SELECT COUNT(*) FROM `+pgx.Identifier{schema, "gameauth_schema_version"}.Sanitize()).Scan(&versions))
-	assert.Equal(t, 1, versions)
+	assert.Equal(t, len(migrations), versions, "each migration applied once")
 	require.NoError(t, pool.QueryRow(context.Background(),
 		`SELECT COUNT(*) FROM `+pgx.Identifier{schema, "gameauth_accounts"}.Sanitize()).Scan(&accounts))
 	assert.Equal(t, n, accounts)
+}
+
+// TestUpgradeFrom0001: a schema made by a build that knew only the first
+// migration, with players in it, opens, and its players have their
+// identities.
+func TestUpgradeFrom0001(t *testing.T) {
+	ctx := context.Background()
+	pool := testPool(t, 2)
+	schema := freshSchema(t, pool)
+	first, err := os.ReadFile("migrations/0001_init.sql")
+	require.NoError(t, err)
+	err = pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		for _, stmt := range []string{
+			`CREATE SCHEMA ` + pgx.Identifier{schema}.Sanitize(),
+			`SET LOCAL search_path TO ` + pgx.Identifier{schema}.Sanitize(),
+			string(first),
+			`CREATE TABLE gameauth_schema_version (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
+			`INSERT INTO gameauth_schema_version (version) VALUES (1)`,
+		} {
+			if _, err := tx.Exec(ctx, stmt); err != nil {
+				return err
+			}
+		}
+		for _, a := range sqltest.OldAccounts() {
+			if _, err := tx.Exec(ctx, `INSERT INTO gameauth_accounts (id, open_id, linked_type, linked_id, password_hash,
+				nickname, nickname_key, country, timezone, purchase_count, purchase_currency, purchase_total,
+				voided_count, voided_currency, voided_total, created_at, updated_at)
+				VALUES ($1, $2, $3, $4, '', $5, $6, '', '', 0, '', 0, 0, '', 0, $7, $8)`,
+				a.ID, a.OpenID, a.LinkedType, a.LinkedID, a.Nickname, storage.NicknameKey(a.Nickname),
+				nullTime(a.CreatedAt), nullTime(a.UpdatedAt)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	require.NoError(t, err)
+
+	s, err := postgres.New(ctx, pool, postgres.Schema(schema))
+	require.NoError(t, err)
+	sqltest.Identities(t, s)
+}
+
+// nullTime is t as the first migration's columns hold it.
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
 }
 
 func TestNewerSchemaRefused(t *testing.T) {
@@ -211,6 +263,7 @@ func TestCutMidTransaction(t *testing.T) {
 			s := freshStore(t, pool)
 			_, err := s.CreateSession(ctx, session("old", "a1"), 0)
 			require.NoError(t, err)
+			require.NoError(t, s.CreateAccount(ctx, account("a1", "a@x", "")))
 
 			cctx, cancel := context.WithCancel(ctx)
 			defer cancel()
@@ -225,7 +278,25 @@ func TestCutMidTransaction(t *testing.T) {
 			_, err = s.Withdraw(cctx, storage.Withdrawal{AccountID: "a1", KeyHash: []byte("k"), RequestedAt: t0, Deadline: t0.Add(time.Hour)})
 			require.Error(t, err)
 
+			// UpdateAccount with a link: the old identity was deleted, the
+			// new one not inserted.
+			err = s.UpdateAccount(cctx, "a1", storage.AccountUpdate{Link: &storage.Link{Type: storage.LinkEmail, ID: "b@x"}, At: t0})
+			require.Error(t, err)
+
+			// DeleteAccount: the account went, its identities did not.
+			require.Error(t, s.DeleteAccount(cctx, "a1"))
+
 			postgres.SetMidTx(s, nil)
+			ids, err := s.ListIdentities(ctx, "a1")
+			require.NoError(t, err)
+			require.Len(t, ids, 1)
+			assert.Equal(t, storage.Link{Type: storage.LinkEmail, ID: "a@x"}, ids[0].Link())
+			a, err := s.GetAccountByLink(ctx, storage.LinkEmail, "a@x")
+			require.NoError(t, err)
+			assert.Equal(t, "a1", a.ID)
+			_, err = s.GetAccountByLink(ctx, storage.LinkEmail, "b@x")
+			require.ErrorIs(t, err, storage.ErrNotFound)
+
 			_, err = s.GetSession(ctx, "new")
 			require.ErrorIs(t, err, storage.ErrNotFound)
 			old, err := s.GetSession(ctx, "old")
@@ -270,6 +341,167 @@ func TestRefreshRaceAcrossPools(t *testing.T) {
 	racetest.RefreshRace(t, a, b)
 }
 
+// TestClaimRaceAcrossPools: first sign-ins and links of one identity
+// racing from two nodes: one wins.
+func TestClaimRaceAcrossPools(t *testing.T) {
+	a, b := twoNodes(t)
+	racetest.ClaimRace(t, a, b)
+}
+
+// quickDeadlockPool connects to the test server with connections that look
+// for deadlocks after 50ms (the server's default is 1s): a transaction on
+// one of them is the side PostgreSQL aborts.
+func quickDeadlockPool(t *testing.T) *pgxpool.Pool {
+	t.Helper()
+	cfg, err := pgxpool.ParseConfig(dsn(t))
+	require.NoError(t, err)
+	cfg.ConnConfig.RuntimeParams["deadlock_timeout"] = "50ms"
+	pool, err := pgxpool.NewWithConfig(context.Background(), cfg)
+	require.NoError(t, err)
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+// waitForLock waits until a statement on the schema waits for a lock.
+func waitForLock(t *testing.T, pool *pgxpool.Pool, schema, msg string) {
+	t.Helper()
+	require.Eventually(t, func() bool {
+		var waiting bool
+		err := pool.QueryRow(context.Background(), `SELECT EXISTS (SELECT 1 FROM pg_stat_activity
+			WHERE wait_event_type = 'Lock' AND position($1 in query) > 0)`, schema).Scan(&waiting)
+		return err == nil && waiting
+	}, 10*time.Second, time.Millisecond, msg)
+}
+
+// TestIdentityWritesWaitForTheAccount: a write to an account's identities
+// that waits for another transaction holding the account's row lock, as
+// another node's write to them does, sees what that transaction committed,
+// not the state when it started waiting.
+func TestIdentityWritesWaitForTheAccount(t *testing.T) {
+	ctx := context.Background()
+	pool := testPool(t, 4)
+	other := testPool(t, 2)
+	apple := storage.Link{Type: "apple", ID: "ap1"}
+	cases := []struct {
+		name  string
+		held  []string // run, then committed, by the other transaction; %[1]s accounts, %[2]s identities
+		call  func(s *postgres.Store) error
+		check func(t *testing.T, s *postgres.Store, err error)
+	}{
+		{"DeleteAfterLink", []string{
+			`INSERT INTO %[2]s (type, subject, account_id, linked_at) VALUES ('google', 'gg1', 'a1', now())`,
+		}, func(s *postgres.Store) error { return s.DeleteAccount(ctx, "a1") },
+			func(t *testing.T, s *postgres.Store, err error) {
+				require.NoError(t, err)
+				_, err = s.GetAccountByLink(ctx, "google", "gg1")
+				require.ErrorIs(t, err, storage.ErrNotFound, "the identity linked meanwhile went with the account")
+				ids, err := s.ListIdentities(ctx, "a1")
+				require.NoError(t, err)
+				assert.Empty(t, ids)
+			}},
+		{"UnlinkAfterUnlink", []string{
+			`DELETE FROM %[2]s WHERE account_id = 'a1' AND type = 'apple'`,
+		}, func(s *postgres.Store) error { return s.UnlinkIdentity(ctx, "a1", storage.LinkEmail, &apple, t0) },
+			func(t *testing.T, s *postgres.Store, err error) {
+				require.ErrorIs(t, err, storage.ErrConflict)
+				assert.Equal(t, storage.FieldState, storage.ConflictField(err), "the promoted identity is gone")
+				ids, err := s.ListIdentities(ctx, "a1")
+				require.NoError(t, err)
+				require.Len(t, ids, 1)
+				a, err := s.GetAccount(ctx, "a1")
+				require.NoError(t, err)
+				assert.Equal(t, storage.LinkEmail, a.LinkedType)
+			}},
+		{"LinkAfterDelete", []string{
+			`DELETE FROM %[2]s WHERE account_id = 'a1'`,
+			`DELETE FROM %[1]s WHERE id = 'a1'`,
+		}, func(s *postgres.Store) error {
+			return s.LinkIdentity(ctx, "a1", storage.Identity{Type: "google", Subject: "gg1", LinkedAt: t0})
+		}, func(t *testing.T, s *postgres.Store, err error) {
+			require.ErrorIs(t, err, storage.ErrNotFound)
+			_, err = s.GetAccountByLink(ctx, "google", "gg1")
+			require.ErrorIs(t, err, storage.ErrNotFound)
+		}},
+		{"UpdateLinkAfterUnlink", []string{
+			`DELETE FROM %[2]s WHERE account_id = 'a1' AND type = 'apple'`,
+		}, func(s *postgres.Store) error {
+			return s.UpdateAccount(ctx, "a1", storage.AccountUpdate{Link: &storage.Link{Type: "apple", ID: "ap2"}, At: t0})
+		}, func(t *testing.T, s *postgres.Store, err error) {
+			require.NoError(t, err, "the apple identity the account had is gone: no FieldIdentityType")
+			ids, err := s.ListIdentities(ctx, "a1")
+			require.NoError(t, err)
+			require.Len(t, ids, 1)
+			assert.Equal(t, storage.Link{Type: "apple", ID: "ap2"}, ids[0].Link())
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			schema := freshSchema(t, pool)
+			s, err := postgres.New(ctx, pool, postgres.Schema(schema))
+			require.NoError(t, err)
+			require.NoError(t, s.CreateAccount(ctx, account("a1", "a@x", "")))
+			require.NoError(t, s.LinkIdentity(ctx, "a1", storage.Identity{Type: apple.Type, Subject: apple.ID, LinkedAt: t0}))
+
+			tx, err := other.Begin(ctx)
+			require.NoError(t, err)
+			defer func() { _ = tx.Rollback(ctx) }()
+			accounts := pgx.Identifier{schema, "gameauth_accounts"}.Sanitize()
+			identities := pgx.Identifier{schema, "gameauth_identities"}.Sanitize()
+			_, err = tx.Exec(ctx, `SELECT 1 FROM `+accounts+` WHERE id = 'a1' FOR UPDATE`)
+			require.NoError(t, err)
+			for _, stmt := range c.held {
+				_, err := tx.Exec(ctx, fmt.Sprintf(stmt, accounts, identities))
+				require.NoError(t, err)
+			}
+			done := make(chan error, 1)
+			go func() { done <- c.call(s) }()
+			waitForLock(t, other, schema, "the call waits for the account's lock")
+			require.NoError(t, tx.Commit(ctx))
+			c.check(t, s, <-done)
+		})
+	}
+}
+
+// TestFirstSignInRacingLinkChange: another node's first sign-in with an
+// identity (its account row written, its identity not yet) and a link
+// change to that identity here must not wait on each other in a cycle,
+// which PostgreSQL would break by failing one of them: the sign-in, one
+// statement, is not run again. Its transaction here detects deadlocks
+// first, so that a cycle would abort it.
+func TestFirstSignInRacingLinkChange(t *testing.T) {
+	ctx := context.Background()
+	other := quickDeadlockPool(t)
+	pool := testPool(t, 4)
+	schema := freshSchema(t, pool)
+	s, err := postgres.New(ctx, pool, postgres.Schema(schema))
+	require.NoError(t, err)
+	require.NoError(t, s.CreateAccount(ctx, account("a1", "a@x", "")))
+
+	tx, err := other.Begin(ctx)
+	require.NoError(t, err)
+	defer func() { _ = tx.Rollback(ctx) }()
+	_, err = tx.Exec(ctx, `INSERT INTO `+pgx.Identifier{schema, "gameauth_accounts"}.Sanitize()+` (id, open_id, linked_type,
+		linked_id, password_hash, nickname, nickname_key, country, timezone, purchase_count, purchase_currency,
+		purchase_total, voided_count, voided_currency, voided_total) VALUES ('b1', 'o', 'apple', 'ap1', '', '', '', '', '', 0, '', 0, 0, '', 0)`)
+	require.NoError(t, err)
+
+	done := make(chan error, 1)
+	go func() {
+		done <- s.UpdateAccount(ctx, "a1", storage.AccountUpdate{Link: &storage.Link{Type: "apple", ID: "ap1"}, At: t0})
+	}()
+	waitForLock(t, other, schema, "the link change waits for the sign-in")
+	_, err = tx.Exec(ctx, `INSERT INTO `+pgx.Identifier{schema, "gameauth_identities"}.Sanitize()+` (type, subject, account_id)
+		VALUES ('apple', 'ap1', 'b1')`)
+	require.NoError(t, err, "the sign-in does not wait on the link change")
+	require.NoError(t, tx.Commit(ctx))
+	err = <-done
+	require.ErrorIs(t, err, storage.ErrConflict)
+	assert.Equal(t, storage.FieldLink, storage.ConflictField(err))
+	got, err := s.GetAccountByLink(ctx, "apple", "ap1")
+	require.NoError(t, err)
+	assert.Equal(t, "b1", got.ID)
+}
+
 // TestDefaultSchema: without Schema the tables go to the connection's
 // search_path.
 func TestDefaultSchema(t *testing.T) {
@@ -306,12 +538,7 @@ func TestSignInRaceKeepsKeep(t *testing.T) {
 // first (a shorter deadlock_timeout).
 func TestDeadlockRetried(t *testing.T) {
 	ctx := context.Background()
-	cfg, err := pgxpool.ParseConfig(dsn(t))
-	require.NoError(t, err)
-	cfg.ConnConfig.RuntimeParams["deadlock_timeout"] = "50ms"
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	require.NoError(t, err)
-	t.Cleanup(pool.Close)
+	pool := quickDeadlockPool(t)
 	other := testPool(t, 2)
 	schema := freshSchema(t, other)
 	s, err := postgres.New(ctx, pool, postgres.Schema(schema))
@@ -352,4 +579,10 @@ func TestDeadlockRetried(t *testing.T) {
 	w, err := s.GetAccountWithdrawal(ctx, "a1")
 	require.NoError(t, err)
 	assert.Equal(t, []byte("k"), w.KeyHash)
+}
+
+// BenchmarkAccountLookup: GetAccountByLink, the sign-in's lookup through
+// the identities, against GetAccount, in the same iterations.
+func BenchmarkAccountLookup(b *testing.B) {
+	sqltest.AccountLookup(b, freshStore(b, testPool(b, 4)))
 }

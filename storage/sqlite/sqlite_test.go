@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/gameauth/gameauth/storage"
 	"github.com/gameauth/gameauth/storage/internal/racetest"
+	"github.com/gameauth/gameauth/storage/internal/sqltest"
 	"github.com/gameauth/gameauth/storage/sqlite"
 	"github.com/gameauth/gameauth/storage/storagetest"
 )
@@ -56,10 +58,12 @@ func TestOpenMigratesOnce(t *testing.T) {
 	db, err := sql.Open("sqlite", path)
 	require.NoError(t, err)
 	defer db.Close()
+	migrations, err := filepath.Glob("migrations/*.sql")
+	require.NoError(t, err)
 	var n, v int
 	require.NoError(t, db.QueryRow(`SELECT COUNT(*), MAX(version) FROM schema_version`).Scan(&n, &v))
-	assert.Equal(t, 1, n)
-	assert.Equal(t, 1, v)
+	assert.Equal(t, len(migrations), n, "each migration applied once")
+	assert.Equal(t, len(migrations), v)
 	var mode string
 	require.NoError(t, db.QueryRow(`PRAGMA journal_mode`).Scan(&mode))
 	assert.Equal(t, "wal", mode)
@@ -69,6 +73,46 @@ func TestOpenMigratesOnce(t *testing.T) {
 	require.NoError(t, err)
 	_, err = sqlite.Open(ctx, path)
 	require.ErrorContains(t, err, "newer")
+}
+
+// TestUpgradeFrom0001: a file made by a build that knew only the first
+// migration, with players in it, opens, and its players have their
+// identities.
+func TestUpgradeFrom0001(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "auth.db")
+	first, err := os.ReadFile("migrations/0001_init.sql")
+	require.NoError(t, err)
+	db, err := sql.Open("sqlite", path)
+	require.NoError(t, err)
+	for _, stmt := range []string{
+		string(first),
+		`CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL) STRICT`,
+		`INSERT INTO schema_version (version, applied_at) VALUES (1, 0)`,
+	} {
+		_, err := db.ExecContext(ctx, stmt)
+		require.NoError(t, err)
+	}
+	for _, a := range sqltest.OldAccounts() {
+		_, err := db.ExecContext(ctx, `INSERT INTO accounts (id, open_id, linked_type, linked_id, password_hash,
+			nickname, nickname_key, country, timezone, purchase_count, purchase_currency, purchase_total,
+			voided_count, voided_currency, voided_total, created_at, updated_at)
+			VALUES (?, ?, ?, ?, '', ?, ?, '', '', 0, '', 0, 0, '', 0, ?, ?)`,
+			a.ID, a.OpenID, a.LinkedType, a.LinkedID, a.Nickname, storage.NicknameKey(a.Nickname),
+			nullMicros(a.CreatedAt), nullMicros(a.UpdatedAt))
+		require.NoError(t, err)
+	}
+	require.NoError(t, db.Close())
+
+	sqltest.Identities(t, openFile(t, path))
+}
+
+// nullMicros is t as the first migration's columns hold it.
+func nullMicros(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t.UnixMicro()
 }
 
 func TestOpenConcurrently(t *testing.T) {
@@ -175,6 +219,13 @@ func TestRefreshRaceAcrossStores(t *testing.T) {
 	racetest.RefreshRace(t, openFile(t, path), openFile(t, path))
 }
 
+// TestClaimRaceAcrossStores: first sign-ins and links of one identity
+// racing from two Stores on one file: one wins.
+func TestClaimRaceAcrossStores(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "auth.db")
+	racetest.ClaimRace(t, openFile(t, path), openFile(t, path))
+}
+
 // TestRotateRetryRace: callers presenting the same token and the same
 // successor (a client retrying) all succeed, with one rotation between them.
 func TestRotateRetryRace(t *testing.T) {
@@ -218,4 +269,10 @@ func TestStore(t *testing.T) {
 func TestWritersAcrossStoresWait(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "auth.db")
 	racetest.KeepRace(t, openFile(t, path), openFile(t, path))
+}
+
+// BenchmarkAccountLookup: GetAccountByLink, the sign-in's lookup through
+// the identities, against GetAccount, in the same iterations.
+func BenchmarkAccountLookup(b *testing.B) {
+	sqltest.AccountLookup(b, newStore(b))
 }

@@ -21,11 +21,7 @@ type accountsSuite struct {
 
 func (s accountsSuite) test(t *testing.T, name string, f func(t *testing.T, st storage.Accounts)) {
 	t.Helper()
-	t.Run(name, func(t *testing.T) {
-		st := s.newAccounts(t)
-		require.NotNil(t, st, "newAccounts returned nil")
-		f(t, st)
-	})
+	subtest(t, name, s.newAccounts, f)
 }
 
 // newAccount returns a complete account with every field set.

@@ -31,17 +31,11 @@ func fixture(t *testing.T, st storage.Store) {
 
 // snapshot reads everything fixture wrote, and what the cancelled calls
 // would have written, into a comparable map.
-func snapshot(t *testing.T, st storage.Store) map[string]any {
+func snapshot(t *testing.T, st storage.Store) readings {
 	t.Helper()
 	ctx := t.Context()
-	snap := map[string]any{}
-	put := func(name string, v any, err error) {
-		if err != nil {
-			snap[name] = "error: " + errName(err)
-			return
-		}
-		snap[name] = v
-	}
+	snap := readings{}
+	put := snap.put
 	for _, id := range []string{"acc-1", "acc-2", "acc-new"} {
 		a, err := st.GetAccount(ctx, id)
 		put("account "+id, normAccount(a), err)
@@ -79,6 +73,19 @@ func snapshot(t *testing.T, st storage.Store) map[string]any {
 	return snap
 }
 
+// readings are what a test read from a store, by name, each a value or the
+// error it got: compared before and after a call to see what it wrote.
+type readings map[string]any
+
+// put records v, or err when there is one.
+func (r readings) put(name string, v any, err error) {
+	if err != nil {
+		r[name] = "error: " + errName(err)
+		return
+	}
+	r[name] = v
+}
+
 // errName names err by the sentinel it matches, for readable snapshots.
 func errName(err error) string {
 	for _, s := range sentinels() {
@@ -87,6 +94,19 @@ func errName(err error) string {
 		}
 	}
 	return err.Error()
+}
+
+// requireCancelledFails calls call with a context cancelled beforehand: it
+// must fail, as a store failure, not with one of the contract's answers.
+func requireCancelledFails(t *testing.T, call func(ctx context.Context) error, msgAndArgs ...any) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	err := call(ctx)
+	require.Error(t, err, append([]any{"a call with a cancelled context fails"}, msgAndArgs...)...)
+	for _, sentinel := range sentinels() {
+		require.NotErrorIs(t, err, sentinel, append([]any{"a cancelled call is a store failure"}, msgAndArgs...)...)
+	}
 }
 
 // cancelled calls every write, and every read, with a context cancelled
@@ -167,13 +187,7 @@ func (s suite) cancelled(t *testing.T) {
 		s.test(t, w.name, func(t *testing.T, st storage.Store) {
 			fixture(t, st)
 			before := snapshot(t, st)
-			ctx, cancel := context.WithCancel(t.Context())
-			cancel()
-			err := w.call(ctx, st)
-			require.Error(t, err, "a call with a cancelled context fails")
-			for _, sentinel := range sentinels() {
-				require.NotErrorIs(t, err, sentinel, "a cancelled call is a store failure")
-			}
+			requireCancelledFails(t, func(ctx context.Context) error { return w.call(ctx, st) })
 			require.Equal(t, before, snapshot(t, st), "and writes nothing")
 			// The reset code was neither used, spent, nor superseded.
 			require.NoError(t, st.ConsumeResetCode(t.Context(), "a@example.com", hash("code/123456"), at(time.Minute), 1))

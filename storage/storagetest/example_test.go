@@ -31,3 +31,13 @@ func ExampleRunAccounts() {
 		})
 	}
 }
+
+// A host that keeps accounts and every identity they sign in with in its own
+// tables checks them with the identities part of the suite alone.
+func ExampleRunIdentities() {
+	_ = func(t *testing.T) { // func TestIdentitiesTables(t *testing.T)
+		storagetest.RunIdentities(t, func(t *testing.T) storagetest.IdentityStore {
+			return memory.New() // your adapter over freshly emptied tables
+		})
+	}
+}

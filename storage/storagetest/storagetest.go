@@ -36,7 +36,9 @@
 //   - A call whose context is already cancelled returns an error and writes
 //     nothing.
 //   - A store that implements storage.Refresher is checked for it too (the
-//     Refresher part); for one that does not, that part only logs so.
+//     Refresher part); for one that does not, that part only logs so. The
+//     same goes for storage.Identities (the Identities part, which
+//     RunIdentities runs alone).
 //
 // The suite is hermetic: it needs nothing but the store, never sleeps, and
 // passes every time as "now" explicitly. Concurrent subtests race real
@@ -67,6 +69,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("Sessions", s.sessions)
 	t.Run("Rotation", s.rotation)
 	t.Run("Refresher", s.refresher)
+	t.Run("Identities", s.identities)
 	t.Run("Revocation", s.revocation)
 	t.Run("ChangeFeed", s.changeFeed)
 	t.Run("DeleteSessionsBefore", s.deleteSessionsBefore)
@@ -97,9 +100,16 @@ type suite struct {
 // test runs f as a subtest named name against a fresh store.
 func (s suite) test(t *testing.T, name string, f func(t *testing.T, st storage.Store)) {
 	t.Helper()
+	subtest(t, name, s.newStore, f)
+}
+
+// subtest runs f as a subtest named name against a fresh store from
+// newStore.
+func subtest[S any](t *testing.T, name string, newStore func(t *testing.T) S, f func(t *testing.T, st S)) {
+	t.Helper()
 	t.Run(name, func(t *testing.T) {
-		st := s.newStore(t)
-		require.NotNil(t, st, "newStore returned nil")
+		st := newStore(t)
+		require.NotNil(t, st, "the store factory returned nil")
 		f(t, st)
 	})
 }

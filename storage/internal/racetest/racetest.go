@@ -157,3 +157,52 @@ func RefreshRace(t *testing.T, a, b storage.Store) {
 	assert.Equal(t, int64(2), s.Generation)
 	assert.Equal(t, storage.ReasonReused, s.RevokeReason)
 }
+
+// ClaimRace races, on a and b, two Stores on one database that implement
+// storage.Identities, first sign-ins (CreateAccount) and links to existing
+// accounts (LinkIdentity) of one identity: exactly one wins, every other
+// caller gets ConflictError{FieldLink}, and the identity finds the winner.
+func ClaimRace(t *testing.T, a, b storage.Store) {
+	t.Helper()
+	ctx := context.Background()
+	stores := []storage.Store{a, b}
+	claimed := storage.Identity{Type: "apple", Subject: "apple-claimed", LinkedAt: t0}
+	owner := func(i int) string { return fmt.Sprint("a", i) }
+	creates := func(i int) bool { return i%4 < 2 }
+	for i := range callers {
+		if !creates(i) {
+			require.NoError(t, a.CreateAccount(ctx, storage.Account{
+				ID: owner(i), OpenID: "o" + owner(i), LinkedType: storage.LinkGuest, LinkedID: "g" + owner(i), CreatedAt: t0,
+			}))
+		}
+	}
+	errs := make([]error, callers)
+	var wg sync.WaitGroup
+	for i := range callers {
+		wg.Go(func() {
+			st := stores[i%2]
+			if creates(i) {
+				errs[i] = st.CreateAccount(ctx, storage.Account{
+					ID: owner(i), OpenID: "o" + owner(i), LinkedType: claimed.Type, LinkedID: claimed.Subject, CreatedAt: t0,
+				})
+				return
+			}
+			errs[i] = st.(storage.Identities).LinkIdentity(ctx, owner(i), claimed)
+		})
+	}
+	wg.Wait()
+	winner := -1
+	for i, err := range errs {
+		if err == nil {
+			assert.Equal(t, -1, winner, "two winners")
+			winner = i
+			continue
+		}
+		assert.ErrorIs(t, err, storage.ErrConflict, "caller %d", i)
+		assert.Equal(t, storage.FieldLink, storage.ConflictField(err), "caller %d", i)
+	}
+	require.NotEqual(t, -1, winner, "no winner")
+	got, err := b.GetAccountByLink(ctx, claimed.Type, claimed.Subject)
+	require.NoError(t, err)
+	assert.Equal(t, owner(winner), got.ID)
+}
