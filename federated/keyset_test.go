@@ -138,3 +138,54 @@ func TestKeySetOutage(t *testing.T) {
 		assert.Less(t, time.Since(start), 3*time.Second, "bounded by the timeout")
 	})
 }
+
+// TestFirstLoadLeavesTheRefetch: a sign-in that loads a key set the Set
+// does not have yet (an OIDC issuer's, found on first use, or one whose
+// first background fetch failed or is not done) is not the one refetch
+// per 30 s an unknown kid may make: a key the vendor publishes right after
+// still verifies, and while the vendor is down such a token answers
+// ErrUnavailable, not ErrInvalidCredential (TestFirstLoadThenDown).
+func TestFirstLoadLeavesTheRefetch(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	v := federatedtest.NewApple(t, federatedtest.IssuerOptions{ClientIDs: []string{"app"}, Now: clk.Now})
+	v.Fail(http.StatusInternalServerError)
+	s := newSet(t, federatedtest.Config(v), v.Client(), clk)
+	require.Eventually(t, func() bool { return v.Calls(federatedtest.KeysPath) == 1 }, 5*time.Second, time.Millisecond,
+		"jwk.Cache's first fetch, in the background, is refused")
+	v.Heal()
+	verify := func() error {
+		_, err := s.Verify(ctx, federated.Apple, federated.Credential{IDToken: v.Mint(federatedtest.Token{Subject: "p"})})
+		return err
+	}
+	require.NoError(t, verify(), "the first sign-in loads the set")
+	require.EqualValues(t, 2, v.Calls(federatedtest.KeysPath))
+
+	clk.Advance(time.Second)
+	v.Rotate()
+	require.NoError(t, verify(), "a key published since the load is fetched")
+	require.EqualValues(t, 3, v.Calls(federatedtest.KeysPath))
+
+	clk.Advance(time.Second)
+	_, err := s.Verify(ctx, federated.Apple, federated.Credential{IDToken: mint(t, "RS256", v.Key(), map[string]any{"kid": "made-up"}, v.Claims(federatedtest.Token{Subject: "p"}))})
+	requireErr(t, err, federated.ErrInvalidCredential, "no key for the token's kid")
+	assert.EqualValues(t, 3, v.Calls(federatedtest.KeysPath), "that refetch was the one of the next 30 s")
+}
+
+// TestFirstLoadThenDown: an OIDC issuer's key set is found and loaded by
+// the first sign-in; the vendor down after it, a token under a new kid is
+// ErrUnavailable.
+func TestFirstLoadThenDown(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	o := federatedtest.NewOIDC(t, "sso", federatedtest.IssuerOptions{Now: clk.Now})
+	s := newSet(t, federatedtest.Config(o), o.Client(), clk)
+	// No Warm: the first sign-in finds the key set through discovery.
+	_, err := s.Verify(ctx, "sso", federated.Credential{IDToken: o.Mint(federatedtest.Token{Subject: "p"})})
+	require.NoError(t, err)
+	clk.Advance(time.Second)
+	o.Close()
+	o.Rotate()
+	_, err = s.Verify(ctx, "sso", federated.Credential{IDToken: o.Mint(federatedtest.Token{Subject: "p"})})
+	requireErr(t, err, federated.ErrUnavailable, "key set")
+}
