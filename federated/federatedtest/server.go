@@ -100,11 +100,20 @@ func (s *Server) Fail(status int, paths ...string) {
 // wait without an answer until the client gives up or the fake is closed:
 // a vendor that is slower than the caller's patience.
 func (s *Server) Hang(paths ...string) {
-	s.Override(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+	s.Override(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-r.Context().Done():
 		case <-s.released:
 		}
+		// Drop the connection without a word: a handler that returns
+		// would answer 200 with an empty body, which a client that has
+		// just given up (a TLS client sends close_notify first) may
+		// still read.
+		if conn, _, err := http.NewResponseController(w).Hijack(); err == nil {
+			_ = conn.Close()
+			return
+		}
+		panic(http.ErrAbortHandler) // net/http's way to abort a response it cannot hijack
 	}), paths...)
 }
 
