@@ -18,12 +18,17 @@ import (
 
 const steamKey = "SECRET-steam-web-api-key-0123456789"
 
-// steamFixture is a fake Steam Web API and a Set configured for it.
-func steamFixture(t *testing.T) (*federated.Set, *federatedtest.Steam) {
-	st := federatedtest.NewSteam(t, federatedtest.SteamOptions{AppID: "480", WebAPIKey: steamKey})
-	cfg := federatedtest.Config(st)
-	cfg.Timeout = federated.Duration(200 * time.Millisecond)
-	return newSet(t, cfg, st.Client(), newClock()), st
+// steamFixture is a fake Steam Web API and two Sets configured for it: a
+// patient one, and one whose timeout the slow case exceeds.
+func steamFixture(t *testing.T) (sets map[bool]*federated.Set, st *federatedtest.Steam) {
+	st = federatedtest.NewSteam(t, federatedtest.SteamOptions{AppID: "480", WebAPIKey: steamKey})
+	sets = map[bool]*federated.Set{}
+	for impatient, timeout := range map[bool]time.Duration{false: 5 * time.Second, true: 200 * time.Millisecond} {
+		cfg := federatedtest.Config(st)
+		cfg.Timeout = federated.Duration(timeout)
+		sets[impatient] = newSet(t, cfg, st.Client(), newClock())
+	}
+	return sets, st
 }
 
 // steamCase is a ticket the Web API, or the checks before it, do not take.
@@ -31,6 +36,7 @@ type steamCase struct {
 	name   string
 	ticket func(st *federatedtest.Steam) string
 	fault  func(st *federatedtest.Steam) // how the Web API misbehaves
+	slow   bool                          // the Web API answers after the timeout
 	want   error
 	why    string
 }
@@ -60,7 +66,7 @@ func steamRefusals() []steamCase {
 			`{"response":{"error":{"errorcode":3,"errordesc":"Invalid parameter"}}}`), want: federated.ErrInvalidCredential, why: "error 3"},
 		{name: "500", ticket: good, fault: func(st *federatedtest.Steam) { st.Fail(http.StatusInternalServerError) },
 			want: federated.ErrUnavailable, why: "answered 500"},
-		{name: "slow", ticket: good, fault: func(st *federatedtest.Steam) { st.Hang() }, want: federated.ErrUnavailable, why: "Web API"},
+		{name: "slow", ticket: good, fault: func(st *federatedtest.Steam) { st.Hang() }, slow: true, want: federated.ErrUnavailable, why: "Web API"},
 		{name: "redirect", ticket: good, fault: func(st *federatedtest.Steam) {
 			st.Override(http.RedirectHandler("https://elsewhere.example.com/steal", http.StatusFound))
 		}, want: federated.ErrUnavailable, why: "302"},
@@ -74,18 +80,20 @@ func steamRefusals() []steamCase {
 	}
 }
 
-// refuse runs tc against s and st, and returns the error.
-func (tc steamCase) refuse(s *federated.Set, st *federatedtest.Steam) error {
+// refuse runs tc against st with the fitting one of sets, and returns the
+// error.
+func (tc steamCase) refuse(sets map[bool]*federated.Set, st *federatedtest.Steam) error {
 	if tc.fault != nil {
 		tc.fault(st)
 		defer st.Heal()
 	}
-	_, err := s.Verify(context.Background(), federated.Steam, federated.Credential{Ticket: tc.ticket(st)})
+	_, err := sets[tc.slow].Verify(context.Background(), federated.Steam, federated.Credential{Ticket: tc.ticket(st)})
 	return err
 }
 
 func TestSteam(t *testing.T) {
-	s, st := steamFixture(t)
+	sets, st := steamFixture(t)
+	s := sets[false]
 	ctx := context.Background()
 
 	// Family Sharing: the owner is someone else.
@@ -98,7 +106,7 @@ func TestSteam(t *testing.T) {
 	for _, tc := range steamRefusals() {
 		t.Run(tc.name, func(t *testing.T) {
 			start := time.Now()
-			requireErr(t, tc.refuse(s, st), tc.want, tc.why)
+			requireErr(t, tc.refuse(sets, st), tc.want, tc.why)
 			assert.Less(t, time.Since(start), 3*time.Second)
 		})
 	}
@@ -107,11 +115,11 @@ func TestSteam(t *testing.T) {
 // TestSteamKeyNeverShows: the Web API key is in no error text, whatever
 // goes wrong, and in no printed or logged Config.
 func TestSteamKeyNeverShows(t *testing.T) {
-	s, st := steamFixture(t)
+	sets, st := steamFixture(t)
 	ctx := context.Background()
 	var texts []string
 	for _, tc := range steamRefusals() {
-		err := tc.refuse(s, st)
+		err := tc.refuse(sets, st)
 		require.Error(t, err)
 		texts = append(texts, err.Error(), fmt.Sprintf("%+v", err), fmt.Sprintf("%#v", err))
 	}
