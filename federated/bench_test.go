@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gameauth/gameauth/federated"
+	"github.com/gameauth/gameauth/federated/federatedtest"
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/lestrrat-go/jwx/v3/jwt"
@@ -31,13 +32,12 @@ import (
 // the median drops the calls a preemption landed on, so the ratio holds
 // where separate runs of raw-rs256 and verify scatter.
 func BenchmarkApple(b *testing.B) {
-	v := newVendor(b)
 	k := rsaKey(b)
-	v.serveKeys(b, pubJWK{kid: "apple-1", alg: "RS256", pub: &k.PublicKey})
 	clk := newClock()
-	s := newSet(b, federated.Config{Apple: &federated.AppleConfig{
-		ClientIDs: []string{"com.example.game", "com.example.web"}, KeysURL: v.URL + "/jwks",
-	}}, v.Client(), clk)
+	v := federatedtest.NewApple(b, federatedtest.IssuerOptions{
+		ClientIDs: []string{"com.example.game", "com.example.web"}, Key: k, KeyID: "apple-1", Now: clk.Now,
+	})
+	s := newSet(b, federatedtest.Config(v), v.Client(), clk)
 	warm(b, s)
 
 	// What Apple's ID tokens carry.
@@ -69,7 +69,7 @@ func BenchmarkApple(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	fetches := v.fetches.Load()
+	fetches := v.Calls()
 
 	b.Run("raw-rs256", func(b *testing.B) {
 		b.ReportAllocs()
@@ -102,7 +102,7 @@ func BenchmarkApple(b *testing.B) {
 		b.ReportMetric(float64(mVerify.Nanoseconds()), "verify-ns")
 		b.ReportMetric(float64(mVerify)/float64(mRaw), "verify/raw")
 	})
-	if v.fetches.Load() != fetches {
+	if v.Calls() != fetches {
 		b.Fatal("the warm path went to the network")
 	}
 	b.Run("jwx-parse", func(b *testing.B) {

@@ -91,7 +91,11 @@
 // and at least daily). A token whose kid is not in the cached set makes the set be
 // fetched again, but at most once per 30 seconds per key set, however many
 // such tokens arrive: a flood of made-up kids costs the vendor one request
-// per 30 seconds. The same limit applies to retrying a failed discovery.
+// per 30 seconds. Loading a set the Set does not have yet (an OIDC
+// issuer's, on its first sign-in, or one whose first fetch failed) does
+// not count against that limit once it succeeds, so that a key published
+// right after is still fetched. The same limit applies to retrying a
+// failed discovery.
 // While a key set cannot be fetched, a token whose key we lack answers
 // ErrUnavailable, not ErrInvalidCredential: the key may well exist. With
 // warm keys an ID-token verification makes no network call; it costs about

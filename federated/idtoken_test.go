@@ -2,6 +2,7 @@ package federated_test
 
 import (
 	"context"
+	"crypto"
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/gameauth/gameauth/federated"
+	"github.com/gameauth/gameauth/federated/federatedtest"
+	"github.com/gameauth/gameauth/internal/testclock"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -20,14 +23,12 @@ import (
 type jwtFixture struct {
 	provider string
 	set      *federated.Set
-	vendor   *vendor
-	clk      *fakeClock
+	iss      *federatedtest.Issuer
+	clk      *testclock.Clock
 	alg      string
 	key      any // signs good tokens
 	pub      any
 	kid      string
-	issuer   string
-	aud      string
 	hashed   bool // the nonce claim is SHA-256 hex of the raw nonce
 	// otherAlg and otherKey make a token in an algorithm the provider must
 	// refuse for this key.
@@ -43,80 +44,66 @@ func hashHex(s string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-func (f *jwtFixture) nonceClaim(raw string) string {
-	if f.hashed {
-		return hashHex(raw)
-	}
-	return raw
-}
+// fetches counts the fake vendor's key-set fetches, answered or not.
+func (f *jwtFixture) fetches() int64 { return f.iss.Calls(federatedtest.KeysPath) }
 
 func (f *jwtFixture) claims() map[string]any {
-	now := f.clk.Now()
-	return map[string]any{
-		"iss": f.issuer, "aud": f.aud, "sub": "player-1",
-		"iat": now.Unix(), "exp": now.Add(10 * time.Minute).Unix(),
-		"nonce": f.nonceClaim(rawNonce),
-	}
+	return f.iss.Claims(federatedtest.Token{Subject: "player-1", Nonce: rawNonce})
 }
 
-// startFixture serves f's key (declaring alg, unless empty) from a fake
-// vendor, builds the Set cfg makes for the vendor's URL and warms it. An
-// empty f.issuer becomes the vendor's URL (an OIDC issuer).
-func startFixture(t *testing.T, f *jwtFixture, alg string, cfg func(url string) federated.Config) *jwtFixture {
-	f.vendor = newVendor(t)
-	f.vendor.serveKeys(t, pubJWK{kid: f.kid, alg: alg, pub: f.pub})
-	if f.issuer == "" {
-		f.issuer = f.vendor.URL
-	}
+// startFixture starts f's fake vendor with start, signing with key, and
+// builds and warms its Set.
+func startFixture(t *testing.T, f *jwtFixture, key crypto.Signer, o federatedtest.IssuerOptions,
+	start func(testing.TB, federatedtest.IssuerOptions) *federatedtest.Issuer) *jwtFixture {
 	f.clk = newClock()
-	f.set = newSet(t, cfg(f.vendor.URL), f.vendor.Client(), f.clk)
+	o.Key, o.KeyID, o.Now = key, f.kid, f.clk.Now
+	f.iss = start(t, o)
+	f.key, f.pub = key, key.Public()
+	f.set = newSet(t, federatedtest.Config(f.iss), f.iss.Client(), f.clk)
 	warm(t, f.set)
 	return f
 }
 
+func oidc(name string) func(testing.TB, federatedtest.IssuerOptions) *federatedtest.Issuer {
+	return func(t testing.TB, o federatedtest.IssuerOptions) *federatedtest.Issuer {
+		return federatedtest.NewOIDC(t, name, o)
+	}
+}
+
+// appleFixture: an RSA key that declares RS256, two client IDs.
 func appleFixture(t *testing.T) *jwtFixture {
 	k := rsaKey(t)
 	return startFixture(t, &jwtFixture{
-		provider: federated.Apple, alg: "RS256", key: k, pub: &k.PublicKey,
-		kid: "apple-1", issuer: "https://appleid.apple.com", aud: "com.example.game", hashed: true,
+		provider: federated.Apple, alg: "RS256", kid: "apple-1", hashed: true,
 		otherAlg: "RS384", otherKey: k, foreign: rsaKey(t),
-	}, "RS256", func(url string) federated.Config {
-		return federated.Config{Apple: &federated.AppleConfig{ClientIDs: []string{"com.example.game", "com.example.web"}, KeysURL: url + "/jwks"}}
-	})
+	}, k, federatedtest.IssuerOptions{ClientIDs: []string{"com.example.game", "com.example.web"}}, federatedtest.NewApple)
 }
 
+// googleFixture: an RSA key that declares no alg.
 func googleFixture(t *testing.T) *jwtFixture {
 	k := rsaKey(t)
-	aud := "123-abc.apps.googleusercontent.com"
 	return startFixture(t, &jwtFixture{
-		provider: federated.Google, alg: "RS256", key: k, pub: &k.PublicKey,
-		kid: "g-1", issuer: "https://accounts.google.com", aud: aud,
+		provider: federated.Google, alg: "RS256", kid: "g-1",
 		otherAlg: "PS256", otherKey: k, foreign: rsaKey(t),
-	}, "", func(url string) federated.Config {
-		return federated.Config{Google: &federated.GoogleConfig{ClientIDs: []string{aud}, KeysURL: url + "/jwks"}}
-	})
+	}, k, federatedtest.IssuerOptions{ClientIDs: []string{"123-abc.apps.googleusercontent.com"}, OmitAlg: true}, federatedtest.NewGoogle)
 }
 
 // oidcRSAFixture: an RSA key that declares no alg, so RS256 only.
 func oidcRSAFixture(t *testing.T) *jwtFixture {
 	k := rsaKey(t)
 	return startFixture(t, &jwtFixture{
-		provider: "studio", alg: "RS256", key: k, pub: &k.PublicKey, kid: "studio-1", aud: "game",
+		provider: "studio", alg: "RS256", kid: "studio-1",
 		otherAlg: "RS512", otherKey: k, foreign: rsaKey(t),
-	}, "", func(url string) federated.Config {
-		return federated.Config{OIDC: []federated.OIDCConfig{{Name: "studio", Issuer: url, ClientIDs: []string{"game"}}}}
-	})
+	}, k, federatedtest.IssuerOptions{ClientIDs: []string{"game"}, OmitAlg: true}, oidc("studio"))
 }
 
 // oidcECFixture: a P-256 key that declares ES256.
 func oidcECFixture(t *testing.T) *jwtFixture {
 	k := ecKey(t)
 	return startFixture(t, &jwtFixture{
-		provider: "epic", alg: "ES256", key: k, pub: &k.PublicKey, kid: "epic-1", aud: "game-client",
+		provider: "epic", alg: "ES256", kid: "epic-1",
 		otherAlg: "RS256", otherKey: rsaKey(t), foreign: ecKey(t),
-	}, "ES256", func(url string) federated.Config {
-		return federated.Config{OIDC: []federated.OIDCConfig{{Name: "epic", Issuer: url, ClientIDs: []string{"game-client"}}}}
-	})
+	}, k, federatedtest.IssuerOptions{ClientIDs: []string{"game-client"}}, oidc("epic"))
 }
 
 // tokenSpec is what a case changes before the token is minted.
@@ -158,13 +145,13 @@ func TestIDTokenAttacks(t *testing.T) {
 	}{
 		{name: "valid", want: accepted},
 		{name: "valid without a request nonce", mutate: func(_ *testing.T, _ *jwtFixture, s *tokenSpec) { s.nonce = "" }, want: accepted},
-		{name: "aud as a one-element array", mutate: func(_ *testing.T, f *jwtFixture, s *tokenSpec) { s.claims["aud"] = []string{f.aud} }, want: accepted},
+		{name: "aud as a one-element array", mutate: func(_ *testing.T, f *jwtFixture, s *tokenSpec) { s.claims["aud"] = []string{f.iss.ClientID()} }, want: accepted},
 		{name: "exp just past, inside the skew", mutate: func(_ *testing.T, f *jwtFixture, s *tokenSpec) {
 			s.claims["exp"] = f.clk.Now().Add(-30 * time.Second).Unix()
 		}, want: accepted},
 		{name: "wrong aud", mutate: func(_ *testing.T, _ *jwtFixture, s *tokenSpec) { s.claims["aud"] = "someone-else" }, want: refused, why: "audience not accepted"},
 		{name: "aud array with an untrusted extra", mutate: func(_ *testing.T, f *jwtFixture, s *tokenSpec) {
-			s.claims["aud"] = []string{f.aud, "someone-else"}
+			s.claims["aud"] = []string{f.iss.ClientID(), "someone-else"}
 		}, want: refused, why: "audience not accepted"},
 		{name: "empty aud array", mutate: func(_ *testing.T, _ *jwtFixture, s *tokenSpec) { s.claims["aud"] = []string{} }, want: refused, why: "audience not accepted"},
 		{name: "no aud", mutate: func(_ *testing.T, _ *jwtFixture, s *tokenSpec) { delete(s.claims, "aud") }, want: refused, why: "audience not accepted"},
@@ -233,7 +220,7 @@ func TestIDTokenAttacks(t *testing.T) {
 					if tok == "-" {
 						tok = mint(t, s.alg, s.key, s.header, s.claims)
 					}
-					before := f.vendor.fetches.Load()
+					before := f.fetches()
 					id, err := f.set.Verify(context.Background(), f.provider, federated.Credential{IDToken: tok, Nonce: s.nonce})
 					switch tc.want {
 					case accepted:
@@ -252,7 +239,7 @@ func TestIDTokenAttacks(t *testing.T) {
 						assert.Equal(t, "id_token", fe.Field)
 					}
 					if tc.noFetch {
-						assert.Equal(t, before, f.vendor.fetches.Load(), "this case must not fetch the key set")
+						assert.Equal(t, before, f.fetches(), "this case must not fetch the key set")
 					}
 					// Move past the refetch limit so that each case starts alike.
 					f.clk.Advance(31 * time.Second)
@@ -315,17 +302,17 @@ func TestAppleSecondAudience(t *testing.T) {
 // TestOIDCKeyAlgorithms: a key's declared alg is the only one it verifies;
 // without one, an RSA key verifies RS256 and a P-256 key ES256.
 func TestOIDCKeyAlgorithms(t *testing.T) {
-	v := newVendor(t)
-	rk, ek, psk := rsaKey(t), ecKey(t), rsaKey(t)
-	v.serveKeys(t,
-		pubJWK{kid: "rsa-bare", pub: &rk.PublicKey},
-		pubJWK{kid: "ec-bare", pub: &ek.PublicKey},
-		pubJWK{kid: "rsa-ps256", alg: "PS256", pub: &psk.PublicKey},
-	)
 	clk := newClock()
-	s := newSet(t, federated.Config{OIDC: []federated.OIDCConfig{{Name: "sso", Issuer: v.URL, ClientIDs: []string{"g"}}}}, v.Client(), clk)
+	v := federatedtest.NewOIDC(t, "sso", federatedtest.IssuerOptions{ClientIDs: []string{"g"}, Now: clk.Now})
+	rk, ek, psk := rsaKey(t), ecKey(t), rsaKey(t)
+	v.Publish(
+		federatedtest.PublicKey{KeyID: "rsa-bare", Key: &rk.PublicKey},
+		federatedtest.PublicKey{KeyID: "ec-bare", Key: &ek.PublicKey},
+		federatedtest.PublicKey{KeyID: "rsa-ps256", Alg: "PS256", Key: &psk.PublicKey},
+	)
+	s := newSet(t, federatedtest.Config(v), v.Client(), clk)
 	warm(t, s)
-	claims := map[string]any{"iss": v.URL, "aud": "g", "sub": "s", "exp": clk.Now().Add(time.Hour).Unix()}
+	claims := v.Claims(federatedtest.Token{Subject: "s", Expiry: clk.Now().Add(time.Hour)})
 	for _, tc := range []struct {
 		kid, alg string
 		key      any
@@ -350,17 +337,14 @@ func TestOIDCKeyAlgorithms(t *testing.T) {
 // TestOIDCDiscoveryMismatch: a discovery document that speaks for another
 // issuer is the vendor's problem, not the player's.
 func TestOIDCDiscoveryMismatch(t *testing.T) {
-	v := newVendor(t)
-	k := rsaKey(t)
-	v.serveKeys(t, pubJWK{kid: "k", pub: &k.PublicKey})
-	other := "https://login.example.com"
-	v.issuer.Store(&other)
 	clk := newClock()
-	s := newSet(t, federated.Config{OIDC: []federated.OIDCConfig{{Name: "sso", Issuer: v.URL, ClientIDs: []string{"g"}}}}, v.Client(), clk)
-	tok := mint(t, "RS256", k, map[string]any{"kid": "k"}, map[string]any{"iss": v.URL, "aud": "g", "sub": "s", "exp": clk.Now().Add(time.Hour).Unix()})
+	v := federatedtest.NewOIDC(t, "sso", federatedtest.IssuerOptions{ClientIDs: []string{"g"}, OmitAlg: true, Now: clk.Now})
+	v.SetDiscoveredIssuer("https://login.example.com")
+	s := newSet(t, federatedtest.Config(v), v.Client(), clk)
+	tok := v.Mint(federatedtest.Token{Subject: "s", Expiry: clk.Now().Add(time.Hour)})
 	_, err := s.Verify(context.Background(), "sso", federated.Credential{IDToken: tok})
 	require.ErrorIs(t, err, federated.ErrUnavailable)
 	assert.NotErrorIs(t, err, federated.ErrInvalidCredential)
 	assert.Contains(t, err.Error(), "names issuer")
-	assert.Zero(t, v.fetches.Load(), "no key set is fetched for a discovery document that is refused")
+	assert.Zero(t, v.Calls(federatedtest.KeysPath), "no key set is fetched for a discovery document that is refused")
 }

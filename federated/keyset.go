@@ -119,6 +119,14 @@ func (g *fetchGate) done(err error) {
 	g.lastErr = err
 }
 
+// reopen lets the next request start a fetch at once: the one that ran
+// did not count.
+func (g *fetchGate) reopen() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.tried = false
+}
+
 // gatedFetch runs fetch under g, once at a time: concurrent callers share
 // the fetch in flight, and a caller within refetchInterval of the last
 // start runs none. It returns the error of the fetch that ran or, when none
@@ -175,13 +183,23 @@ func (ks *keySet) current() *keySnapshot {
 // lookup finds the key for kid, refetching the set (rate-limited) when it
 // does not know it.
 func (ks *keySet) lookup(ctx context.Context, provider, kid string) (*verifyKey, error) {
-	if s := ks.current(); s != nil {
-		if k := s.find(kid); k != nil {
+	had := ks.current()
+	if had != nil {
+		if k := had.find(kid); k != nil {
 			return k, nil
 		}
 	}
 	err := gatedFetch(ctx, &ks.gate, &ks.flight, ks.env.now, ks.env.timeout, func(fctx context.Context) error {
 		_, err := ks.cache.Refresh(fctx, ks.url)
+		if err == nil && had == nil {
+			// Loading a set we did not have (its first background fetch
+			// failed or is still running, or an OIDC issuer's, found on
+			// this sign-in) is not the refetch an unknown kid may make:
+			// else a key the vendor publishes in the next 30 s would be
+			// refused, and while the vendor is down a token under it
+			// would be a 401, not a 503.
+			ks.gate.reopen()
+		}
 		return err
 	})
 	s := ks.current()

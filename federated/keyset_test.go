@@ -3,11 +3,13 @@ package federated_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/gameauth/gameauth/federated"
+	"github.com/gameauth/gameauth/federated/federatedtest"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -38,14 +40,14 @@ func TestUnknownKidFlood(t *testing.T) {
 	} {
 		t.Run(name, func(t *testing.T) {
 			f := build(t)
-			require.EqualValues(t, 1, f.vendor.fetches.Load(), "Warm fetches the key set once")
+			require.EqualValues(t, 1, f.fetches(), "Warm fetches the key set once")
 
 			flood(t, f, 1, 50)
-			assert.EqualValues(t, 2, f.vendor.fetches.Load(), "the first unknown kid refetches once")
+			assert.EqualValues(t, 2, f.fetches(), "the first unknown kid refetches once")
 
 			f.clk.Advance(10 * time.Second)
 			flood(t, f, 2, 50)
-			assert.EqualValues(t, 2, f.vendor.fetches.Load(), "no refetch within 30 s")
+			assert.EqualValues(t, 2, f.fetches(), "no refetch within 30 s")
 
 			_, err := f.set.Verify(context.Background(), f.provider, federated.Credential{
 				IDToken: mint(t, f.alg, f.key, map[string]any{"kid": f.kid}, f.claims()),
@@ -54,7 +56,7 @@ func TestUnknownKidFlood(t *testing.T) {
 
 			f.clk.Advance(21 * time.Second)
 			flood(t, f, 3, 50)
-			assert.EqualValues(t, 3, f.vendor.fetches.Load(), "one more refetch after 30 s")
+			assert.EqualValues(t, 3, f.fetches(), "one more refetch after 30 s")
 		})
 	}
 }
@@ -64,14 +66,14 @@ func TestUnknownKidFlood(t *testing.T) {
 func TestKeyRotation(t *testing.T) {
 	f := appleFixture(t)
 	next := rsaKey(t)
-	f.vendor.serveKeys(t, pubJWK{kid: "apple-2", alg: "RS256", pub: &next.PublicKey})
+	f.iss.Publish(federatedtest.PublicKey{KeyID: "apple-2", Alg: "RS256", Key: &next.PublicKey})
 
 	id, err := f.set.Verify(context.Background(), federated.Apple, federated.Credential{
 		IDToken: mint(t, "RS256", next, map[string]any{"kid": "apple-2"}, f.claims()),
 	})
 	require.NoError(t, err)
 	assert.Equal(t, "player-1", id.Subject)
-	assert.EqualValues(t, 2, f.vendor.fetches.Load())
+	assert.EqualValues(t, 2, f.fetches())
 
 	_, err = f.set.Verify(context.Background(), federated.Apple, federated.Credential{
 		IDToken: mint(t, f.alg, f.key, map[string]any{"kid": f.kid}, f.claims()),
@@ -84,27 +86,23 @@ func TestKeyRotation(t *testing.T) {
 // and the set is fetched again at most every 30 s until it comes back.
 func TestKeySetOutage(t *testing.T) {
 	t.Run("down from the start", func(t *testing.T) {
-		v := newVendor(t)
-		k := rsaKey(t)
-		v.serveKeys(t, pubJWK{kid: "a", alg: "RS256", pub: &k.PublicKey})
-		v.status.Store(500)
 		clk := newClock()
-		s := newSet(t, federated.Config{Apple: &federated.AppleConfig{ClientIDs: []string{"app"}, KeysURL: v.URL + "/jwks"}}, v.Client(), clk)
-		tok := mint(t, "RS256", k, map[string]any{"kid": "a"}, map[string]any{
-			"iss": "https://appleid.apple.com", "aud": "app", "sub": "p", "exp": clk.Now().Add(time.Hour).Unix(),
-		})
+		v := federatedtest.NewApple(t, federatedtest.IssuerOptions{ClientIDs: []string{"app"}, KeyID: "a", Now: clk.Now})
+		v.Fail(http.StatusInternalServerError)
+		s := newSet(t, federatedtest.Config(v), v.Client(), clk)
+		tok := v.Mint(federatedtest.Token{Subject: "p", Expiry: clk.Now().Add(time.Hour)})
 		verify := func() error {
 			_, err := s.Verify(context.Background(), federated.Apple, federated.Credential{IDToken: tok})
 			return err
 		}
 		// jwk.Cache's first fetch, in the background, has been refused.
-		require.Eventually(t, func() bool { return v.fetches.Load() == 1 }, 5*time.Second, time.Millisecond)
+		require.Eventually(t, func() bool { return v.Calls(federatedtest.KeysPath) == 1 }, 5*time.Second, time.Millisecond)
 		err := verify()
 		require.ErrorIs(t, err, federated.ErrUnavailable)
 		assert.NotErrorIs(t, err, federated.ErrInvalidCredential)
-		require.EqualValues(t, 2, v.fetches.Load(), "Verify fetched once more")
+		require.EqualValues(t, 2, v.Calls(federatedtest.KeysPath), "Verify fetched once more")
 
-		v.status.Store(0)
+		v.Heal()
 		clk.Advance(10 * time.Second)
 		require.ErrorIs(t, verify(), federated.ErrUnavailable, "within 30 s of the failed fetch, no new one")
 		clk.Advance(21 * time.Second)
@@ -112,7 +110,7 @@ func TestKeySetOutage(t *testing.T) {
 	})
 	t.Run("rotation during an outage", func(t *testing.T) {
 		f := appleFixture(t)
-		f.vendor.status.Store(503)
+		f.iss.Fail(http.StatusServiceUnavailable)
 		next := rsaKey(t)
 		_, err := f.set.Verify(context.Background(), federated.Apple, federated.Credential{
 			IDToken: mint(t, "RS256", next, map[string]any{"kid": "apple-2"}, f.claims()),
@@ -126,19 +124,68 @@ func TestKeySetOutage(t *testing.T) {
 		require.NoError(t, err, "cached keys keep verifying while the vendor is down")
 	})
 	t.Run("slow", func(t *testing.T) {
-		v := newVendor(t)
-		v.hang.Store(true)
 		clk := newClock()
-		s := newSet(t, federated.Config{
-			OIDC:    []federated.OIDCConfig{{Name: "sso", Issuer: v.URL, ClientIDs: []string{"g"}}},
-			Timeout: federated.Duration(200 * time.Millisecond),
-		}, v.Client(), clk)
-		k := rsaKey(t)
-		tok := mint(t, "RS256", k, map[string]any{"kid": "a"}, map[string]any{"iss": v.URL, "aud": "g", "sub": "p", "exp": clk.Now().Add(time.Hour).Unix()})
+		v := federatedtest.NewOIDC(t, "sso", federatedtest.IssuerOptions{ClientIDs: []string{"g"}, Now: clk.Now})
+		v.Hang()
+		cfg := federatedtest.Config(v)
+		cfg.Timeout = federated.Duration(200 * time.Millisecond)
+		s := newSet(t, cfg, v.Client(), clk)
+		tok := v.Mint(federatedtest.Token{Subject: "p", Expiry: clk.Now().Add(time.Hour)})
 		start := time.Now()
 		_, err := s.Verify(context.Background(), "sso", federated.Credential{IDToken: tok})
 		require.ErrorIs(t, err, federated.ErrUnavailable)
 		assert.NotErrorIs(t, err, federated.ErrInvalidCredential)
 		assert.Less(t, time.Since(start), 3*time.Second, "bounded by the timeout")
 	})
+}
+
+// TestFirstLoadLeavesTheRefetch: a sign-in that loads a key set the Set
+// does not have yet (an OIDC issuer's, found on first use, or one whose
+// first background fetch failed or is not done) is not the one refetch
+// per 30 s an unknown kid may make: a key the vendor publishes right after
+// still verifies, and while the vendor is down such a token answers
+// ErrUnavailable, not ErrInvalidCredential (TestFirstLoadThenDown).
+func TestFirstLoadLeavesTheRefetch(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	v := federatedtest.NewApple(t, federatedtest.IssuerOptions{ClientIDs: []string{"app"}, Now: clk.Now})
+	v.Fail(http.StatusInternalServerError)
+	s := newSet(t, federatedtest.Config(v), v.Client(), clk)
+	require.Eventually(t, func() bool { return v.Calls(federatedtest.KeysPath) == 1 }, 5*time.Second, time.Millisecond,
+		"jwk.Cache's first fetch, in the background, is refused")
+	v.Heal()
+	verify := func() error {
+		_, err := s.Verify(ctx, federated.Apple, federated.Credential{IDToken: v.Mint(federatedtest.Token{Subject: "p"})})
+		return err
+	}
+	require.NoError(t, verify(), "the first sign-in loads the set")
+	require.EqualValues(t, 2, v.Calls(federatedtest.KeysPath))
+
+	clk.Advance(time.Second)
+	v.Rotate()
+	require.NoError(t, verify(), "a key published since the load is fetched")
+	require.EqualValues(t, 3, v.Calls(federatedtest.KeysPath))
+
+	clk.Advance(time.Second)
+	_, err := s.Verify(ctx, federated.Apple, federated.Credential{IDToken: mint(t, "RS256", v.Key(), map[string]any{"kid": "made-up"}, v.Claims(federatedtest.Token{Subject: "p"}))})
+	requireErr(t, err, federated.ErrInvalidCredential, "no key for the token's kid")
+	assert.EqualValues(t, 3, v.Calls(federatedtest.KeysPath), "that refetch was the one of the next 30 s")
+}
+
+// TestFirstLoadThenDown: an OIDC issuer's key set is found and loaded by
+// the first sign-in; the vendor down after it, a token under a new kid is
+// ErrUnavailable.
+func TestFirstLoadThenDown(t *testing.T) {
+	ctx := context.Background()
+	clk := newClock()
+	o := federatedtest.NewOIDC(t, "sso", federatedtest.IssuerOptions{Now: clk.Now})
+	s := newSet(t, federatedtest.Config(o), o.Client(), clk)
+	// No Warm: the first sign-in finds the key set through discovery.
+	_, err := s.Verify(ctx, "sso", federated.Credential{IDToken: o.Mint(federatedtest.Token{Subject: "p"})})
+	require.NoError(t, err)
+	clk.Advance(time.Second)
+	o.Close()
+	o.Rotate()
+	_, err = s.Verify(ctx, "sso", federated.Credential{IDToken: o.Mint(federatedtest.Token{Subject: "p"})})
+	requireErr(t, err, federated.ErrUnavailable, "key set")
 }

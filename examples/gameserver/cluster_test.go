@@ -1,22 +1,17 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -38,37 +33,13 @@ import (
 const adminToken = "test-admin-token"
 
 type cluster struct {
-	t         *testing.T
+	caller
 	bin       string
 	dsn       string
 	redisPort int
 	redisDir  string
 	redis     *exec.Cmd
 	nodes     []*node
-	client    *http.Client
-}
-
-type node struct {
-	cmd  *exec.Cmd
-	base string
-	logs *lockedBuffer
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func randomName(prefix string) string {
@@ -91,7 +62,7 @@ func newCluster(t *testing.T) *cluster {
 	}
 	redisServer, err := exec.LookPath("redis-server")
 	require.NoError(t, err, "the multi-process test starts a redis-server of its own")
-	c := &cluster{t: t, client: &http.Client{Timeout: 10 * time.Second}}
+	c := &cluster{caller: newCaller(t)}
 
 	// A fresh schema: the nodes get it as their search_path.
 	ctx := context.Background()
@@ -115,10 +86,7 @@ func newCluster(t *testing.T) *cluster {
 	c.redisDir = t.TempDir()
 	c.startRedis(redisServer)
 
-	dir := t.TempDir()
-	c.bin = filepath.Join(dir, "gameserver")
-	out, err := exec.Command("go", "build", "-o", c.bin, ".").CombinedOutput()
-	require.NoError(t, err, string(out))
+	c.bin = buildServer(t)
 
 	// Three nodes starting together on an empty schema: migrations and the
 	// first key ring must not race.
@@ -126,23 +94,12 @@ func newCluster(t *testing.T) *cluster {
 	var wg sync.WaitGroup
 	for i := range c.nodes {
 		wg.Add(1)
-		go func() { defer wg.Done(); c.nodes[i] = c.startNode() }()
+		go func() { defer wg.Done(); c.nodes[i] = c.startNode(i) }()
 	}
 	wg.Wait()
 	for i, n := range c.nodes {
 		require.NotEmpty(t, n.base, "node %d did not start:\n%s", i+1, n.logs)
 	}
-	t.Cleanup(func() {
-		for _, n := range c.nodes {
-			_ = n.cmd.Process.Kill()
-			_ = n.cmd.Wait()
-		}
-		if t.Failed() {
-			for i, n := range c.nodes {
-				t.Logf("node %d log:\n%s", i+1, n.logs)
-			}
-		}
-	})
 	return c
 }
 
@@ -166,89 +123,10 @@ func (c *cluster) stopRedis() {
 	_ = c.redis.Wait()
 }
 
-var listening = regexp.MustCompile(`msg=listening addr=(\S+)`)
-
-func (c *cluster) startNode() *node {
-	n := &node{logs: &lockedBuffer{}}
-	n.cmd = exec.Command(c.bin, "-addr", "127.0.0.1:0", "-postgres", c.dsn,
+func (c *cluster) startNode(i int) *node {
+	return startServer(c.t, fmt.Sprintf("node %d", i+1), c.bin, nil, "-addr", "127.0.0.1:0", "-postgres", c.dsn,
 		"-redis", fmt.Sprintf("redis://127.0.0.1:%d/0", c.redisPort),
 		"-admin-token", adminToken, "-signin-limit", "100000", "-key-propagation", "1s")
-	stderr, err := n.cmd.StderrPipe()
-	require.NoError(c.t, err)
-	require.NoError(c.t, n.cmd.Start())
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			line := sc.Text()
-			_, _ = n.logs.Write([]byte(line + "\n"))
-			if m := listening.FindStringSubmatch(line); m != nil {
-				found <- m[1]
-			}
-		}
-	}()
-	select {
-	case addr := <-found:
-		n.base = "http://" + addr
-	case <-time.After(30 * time.Second):
-	}
-	return n
-}
-
-type reply struct {
-	status int
-	body   map[string]any
-	err    error
-}
-
-func (c *cluster) call(method, url, token string, body any) reply {
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, url, rd)
-	if err != nil {
-		return reply{err: err}
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := c.client.Do(req)
-	if err != nil {
-		return reply{err: err}
-	}
-	defer res.Body.Close()
-	var m map[string]any
-	_ = json.NewDecoder(res.Body).Decode(&m)
-	return reply{status: res.StatusCode, body: m}
-}
-
-func (c *cluster) must(r reply, status int) reply {
-	c.t.Helper()
-	require.NoError(c.t, r.err)
-	require.Equal(c.t, status, r.status, r.body)
-	return r
-}
-
-func pair(r reply) (access, refresh string) {
-	tok, _ := r.body["Token"].(map[string]any)
-	access, _ = tok["AccessToken"].(string)
-	refresh, _ = tok["RefreshToken"].(string)
-	return access, refresh
-}
-
-func device(id string) map[string]any { return map[string]any{"platform": "pc", "device_id": id} }
-
-func with(m map[string]any, kv ...any) map[string]any {
-	out := map[string]any{}
-	for k, v := range m {
-		out[k] = v
-	}
-	for i := 0; i < len(kv); i += 2 {
-		out[kv[i].(string)] = kv[i+1]
-	}
-	return out
 }
 
 func (c *cluster) signUp(on int, email string) (access, refresh, id string) {
