@@ -170,7 +170,7 @@ func New(ctx context.Context, cfg Config) (*GameAuth, error) {
 	}
 	if cfg.Account.Providers == nil {
 		// Its key-set refreshers live as long as this GameAuth, not ctx.
-		set, err := federated.New(context.WithoutCancel(ctx), cfg.Federated)
+		set, err := federated.New(context.WithoutCancel(ctx), cfg.Federated, federated.WithClock(cfg.Clock))
 		if err != nil {
 			return fail(err)
 		}

@@ -91,8 +91,11 @@ func checkProvider(provider string) error {
 // (the Grant is then Created). Withdrawal, blocks, the single-device policy
 // and rate limits apply as to an email sign-in.
 func (s *Service) SignInFederated(ctx context.Context, c Client, provider string, cred federated.Credential) (g *Grant, err error) {
+	// The method the events name is the provider once it is known to be
+	// one: a client's made-up name never reaches the audit log.
 	var who string
-	defer func() { s.signInEvent(ctx, c, provider, who, g, err) }()
+	method := "federated"
+	defer func() { s.signInEvent(ctx, c, method, who, g, err) }()
 	if err := checkDevice(c.Device); err != nil {
 		return nil, err
 	}
@@ -106,6 +109,9 @@ func (s *Service) SignInFederated(ctx context.Context, c Client, provider string
 		return nil, err
 	}
 	id, err := s.verifyCredential(ctx, provider, cred)
+	if !errors.Is(err, ErrProviderNotConfigured) && !errors.Is(err, ErrInvalidRequest) {
+		method = provider
+	}
 	if err != nil {
 		return nil, err
 	}

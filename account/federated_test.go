@@ -229,3 +229,18 @@ func TestFederatedRaces(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, storage.Link{Type: "google", ID: "one"}, storage.Link{Type: st.LinkedType, ID: st.LinkedID})
 }
+
+// A provider name the server does not know never reaches an event: the
+// audit log would keep whatever a client made up.
+func TestFederatedEventsNameKnownProvidersOnly(t *testing.T) {
+	e := newEnv(t, withProviders)
+	requireError(t, e.put("/federated/signin", fedSignIn("made-up-<script>", "x", "d")), http.StatusBadRequest, CodeProviderNotConfigured)
+	requireError(t, e.put("/federated/signin", fedSignIn("apple", "refused", "d")), http.StatusUnauthorized, CodeProviderTokenInvalid)
+	var methods []string
+	for _, ev := range e.events.seenEvents() {
+		if ev.Kind == EventSignInFailed {
+			methods = append(methods, ev.Method)
+		}
+	}
+	assert.Equal(t, []string{"federated", "apple"}, methods)
+}

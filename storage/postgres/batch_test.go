@@ -351,9 +351,11 @@ func TestRefreshBatchSkipsLockedRow(t *testing.T) {
 		_, err := s.Refresh(ctx, "s0", rot("s0"))
 		held <- err
 	}()
+	holder := tx.Conn().PgConn().PID()
 	require.Eventually(t, func() bool {
+		// Waits on this transaction only: other tests share the database.
 		var n int
-		err := other.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`).Scan(&n)
+		err := other.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))`, holder).Scan(&n)
 		return err == nil && n == 1
 	}, 10*time.Second, time.Millisecond, "s0's refresh waits for the row")
 
@@ -526,6 +528,8 @@ func TestLateCommitKeepsTheSession(t *testing.T) {
 	locked := func(t *testing.T, pool *pgxpool.Pool, schema string) (release func()) {
 		lock, err := pool.Begin(context.Background())
 		require.NoError(t, err)
+		// Released however the test ends, so that cleanup never waits on it.
+		t.Cleanup(func() { _ = lock.Rollback(context.Background()) })
 		_, err = lock.Exec(context.Background(), `LOCK TABLE `+pgx.Identifier{schema, "gameauth_sessions"}.Sanitize()+` IN ACCESS EXCLUSIVE MODE`)
 		require.NoError(t, err)
 		return func() { require.NoError(t, lock.Commit(context.Background())) }
