@@ -49,6 +49,7 @@ type options struct {
 	refreshGrace, withdrawalGrace time.Duration
 	keyPropagation                time.Duration
 	signinLimit                   int
+	server                        gameauth.ServerConfig
 }
 
 func parseFlags(args []string) (options, error) {
@@ -65,6 +66,10 @@ func parseFlags(args []string) (options, error) {
 	fs.DurationVar(&o.keyPropagation, "key-propagation", 10*time.Second, "with -postgres: how long a rotated signing key waits before it signs, so every node verifies it first")
 	fs.StringVar(&o.adminToken, "admin-token", "", "enables /admin/ routes, authenticated by 'Authorization: Bearer <admin token>'")
 	fs.IntVar(&o.signinLimit, "signin-limit", 10, "sign-in attempts per minute per account and per address; 0 turns limiting off")
+	fs.DurationVar(&o.server.ReadHeaderTimeout, "read-header-timeout", gameauth.DefaultReadHeaderTimeout, "time a client has to send a request's headers")
+	fs.DurationVar(&o.server.ReadTimeout, "read-timeout", gameauth.DefaultReadTimeout, "time a client has to send a whole request")
+	fs.DurationVar(&o.server.IdleTimeout, "idle-timeout", gameauth.DefaultIdleTimeout, "time a keep-alive connection may wait for its next request")
+	fs.IntVar(&o.server.MaxConns, "max-conns", gameauth.DefaultMaxConns, "connections served at once; more wait in the kernel's backlog")
 	return o, fs.Parse(args)
 }
 
@@ -113,8 +118,8 @@ func run() error {
 
 	// Timeouts and a connection bound: a bare http.Server lets clients that
 	// trickle bytes or idle hold descriptors until none are left.
-	srv := gameauth.NewServer(routes(auth, o.adminToken), gameauth.ServerConfig{})
-	ln, err := gameauth.Listen(ctx, o.addr, gameauth.ServerConfig{})
+	srv := gameauth.NewServer(routes(auth, o.adminToken), o.server)
+	ln, err := gameauth.Listen(ctx, o.addr, o.server)
 	if err != nil {
 		return err
 	}
