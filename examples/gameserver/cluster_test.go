@@ -1,31 +1,17 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
-	"context"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
-	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -38,87 +24,18 @@ import (
 const adminToken = "test-admin-token"
 
 type cluster struct {
-	t         *testing.T
-	bin       string
-	dsn       string
-	redisPort int
-	redisDir  string
-	redis     *exec.Cmd
-	nodes     []*node
-	client    *http.Client
-}
-
-type node struct {
-	cmd  *exec.Cmd
-	base string
-	logs *lockedBuffer
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func randomName(prefix string) string {
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	return prefix + hex.EncodeToString(b)
-}
-
-func freePort(t *testing.T) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	t      *testing.T
+	bin    string
+	dsn    string
+	redis  *redisServer
+	nodes  []*node
+	client *http.Client
 }
 
 func newCluster(t *testing.T) *cluster {
-	pg := os.Getenv("GAMEAUTH_TEST_POSTGRES")
-	if pg == "" || os.Getenv("GAMEAUTH_TEST_REDIS") == "" {
-		t.Skip("GAMEAUTH_TEST_POSTGRES and GAMEAUTH_TEST_REDIS not both set: skipping the multi-process test")
-	}
-	redisServer, err := exec.LookPath("redis-server")
-	require.NoError(t, err, "the multi-process test starts a redis-server of its own")
 	c := &cluster{t: t, client: &http.Client{Timeout: 10 * time.Second}}
-
-	// A fresh schema: the nodes get it as their search_path.
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, pg)
-	require.NoError(t, err)
-	schema := randomName("gameauth_mp_")
-	_, err = conn.Exec(ctx, "CREATE SCHEMA "+schema)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, _ = conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		_ = conn.Close(context.Background())
-	})
-	u, err := url.Parse(pg)
-	require.NoError(t, err)
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	c.dsn = u.String()
-
-	c.redisPort = freePort(t)
-	c.redisDir = t.TempDir()
-	c.startRedis(redisServer)
-
-	dir := t.TempDir()
-	c.bin = filepath.Join(dir, "gameserver")
-	out, err := exec.Command("go", "build", "-o", c.bin, ".").CombinedOutput()
-	require.NoError(t, err, string(out))
+	c.dsn, c.redis = clusterServices(t, "the multi-process test") // the nodes get the schema as their search_path
+	c.bin = buildGameserver(t)
 
 	// Three nodes starting together on an empty schema: migrations and the
 	// first key ring must not race.
@@ -131,97 +48,18 @@ func newCluster(t *testing.T) *cluster {
 	wg.Wait()
 	for i, n := range c.nodes {
 		require.NotEmpty(t, n.base, "node %d did not start:\n%s", i+1, n.logs)
+		logOnFailure(t, fmt.Sprintf("node %d", i+1), n)
 	}
-	t.Cleanup(func() {
-		for _, n := range c.nodes {
-			_ = n.cmd.Process.Kill()
-			_ = n.cmd.Wait()
-		}
-		if t.Failed() {
-			for i, n := range c.nodes {
-				t.Logf("node %d log:\n%s", i+1, n.logs)
-			}
-		}
-	})
 	return c
 }
 
-func (c *cluster) startRedis(bin string) {
-	cmd := exec.Command(bin, "--port", strconv.Itoa(c.redisPort), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", c.redisDir)
-	require.NoError(c.t, cmd.Start())
-	c.redis = cmd
-	c.t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	require.Eventually(c.t, func() bool {
-		conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", c.redisPort))
-		if err == nil {
-			conn.Close()
-		}
-		return err == nil
-	}, 10*time.Second, 10*time.Millisecond)
-}
-
-func (c *cluster) stopRedis() {
-	require.NoError(c.t, c.redis.Process.Kill())
-	_ = c.redis.Wait()
-}
-
-var listening = regexp.MustCompile(`msg=listening addr=(\S+)`)
-
 func (c *cluster) startNode() *node {
-	n := &node{logs: &lockedBuffer{}}
-	n.cmd = exec.Command(c.bin, "-addr", "127.0.0.1:0", "-postgres", c.dsn,
-		"-redis", fmt.Sprintf("redis://127.0.0.1:%d/0", c.redisPort),
+	return launch(c.t, c.bin, "-addr", "127.0.0.1:0", "-postgres", c.dsn, "-redis", c.redis.url(),
 		"-admin-token", adminToken, "-signin-limit", "100000", "-key-propagation", "1s")
-	stderr, err := n.cmd.StderrPipe()
-	require.NoError(c.t, err)
-	require.NoError(c.t, n.cmd.Start())
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			line := sc.Text()
-			_, _ = n.logs.Write([]byte(line + "\n"))
-			if m := listening.FindStringSubmatch(line); m != nil {
-				found <- m[1]
-			}
-		}
-	}()
-	select {
-	case addr := <-found:
-		n.base = "http://" + addr
-	case <-time.After(30 * time.Second):
-	}
-	return n
-}
-
-type reply struct {
-	status int
-	body   map[string]any
-	err    error
 }
 
 func (c *cluster) call(method, url, token string, body any) reply {
-	var rd io.Reader
-	if body != nil {
-		b, _ := json.Marshal(body)
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequest(method, url, rd)
-	if err != nil {
-		return reply{err: err}
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	res, err := c.client.Do(req)
-	if err != nil {
-		return reply{err: err}
-	}
-	defer res.Body.Close()
-	var m map[string]any
-	_ = json.NewDecoder(res.Body).Decode(&m)
-	return reply{status: res.StatusCode, body: m}
+	return postJSON(c.client, method, url, token, body)
 }
 
 func (c *cluster) must(r reply, status int) reply {
@@ -229,26 +67,6 @@ func (c *cluster) must(r reply, status int) reply {
 	require.NoError(c.t, r.err)
 	require.Equal(c.t, status, r.status, r.body)
 	return r
-}
-
-func pair(r reply) (access, refresh string) {
-	tok, _ := r.body["Token"].(map[string]any)
-	access, _ = tok["AccessToken"].(string)
-	refresh, _ = tok["RefreshToken"].(string)
-	return access, refresh
-}
-
-func device(id string) map[string]any { return map[string]any{"platform": "pc", "device_id": id} }
-
-func with(m map[string]any, kv ...any) map[string]any {
-	out := map[string]any{}
-	for k, v := range m {
-		out[k] = v
-	}
-	for i := 0; i < len(kv); i += 2 {
-		out[kv[i].(string)] = kv[i+1]
-	}
-	return out
 }
 
 func (c *cluster) signUp(on int, email string) (access, refresh, id string) {
@@ -438,7 +256,7 @@ func TestMultiProcess(t *testing.T) {
 		c.t = t
 		live := []int{0, 2} // node 2 was killed above
 		access, _, id := c.signUp(0, "outage@example.com")
-		c.stopRedis()
+		c.redis.stop()
 
 		// Sign-in works without Redis (the rate limit falls back locally).
 		c.must(c.call("POST", c.nodes[2].base+"/auth/email/signin", "",
@@ -448,7 +266,7 @@ func TestMultiProcess(t *testing.T) {
 		require.Eventually(t, func() bool { return c.me(2, access).status == http.StatusForbidden }, 12*time.Second, 20*time.Millisecond,
 			"node 3 reconciles the block from the store without Redis")
 
-		c.startRedis(c.redis.Path)
+		c.redis.start()
 		for _, i := range live {
 			require.Eventually(t, func() bool {
 				return strings.Contains(c.nodes[i].logs.String(), "caught up from the store") &&
