@@ -229,7 +229,7 @@ func hostileRequests(round int, access string) []hostile {
 
 	// Paths.
 	for _, p := range []string{
-		"/", "/auth/", "/auth/nowhere", "/auth/EMAIL/SIGNUP", "/auth/email/signup/", "/auth/email%2Fsignup",
+		"/", "/auth", "/auth//email/signup", "/auth/./email/signup", "/me/../me", "/auth/", "/auth/nowhere", "/auth/EMAIL/SIGNUP", "/auth/email/signup/", "/auth/email%2Fsignup",
 		"/auth/%00", "/auth/email/signup?x=%00&y=" + strings.Repeat("q", 4000), "/auth/" + strings.Repeat("a/", 3000),
 		"/auth/\u00e9\u4e2d", "/auth/.well-known/jwks.json?x=1", "/.well-known/jwks.json", "/me/", "/chat/ping/x",
 		"/admin/players/" + player + "/block", "/api/v20240101/email/signin", "/block/v20221201/reason",
