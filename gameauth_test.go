@@ -36,18 +36,29 @@ var cheap = account.Argon2Params{Memory: 64, Time: 1, Threads: 1}
 
 // server is a game server as a host would write it.
 func server(t testing.TB, auth *gameauth.GameAuth) *httptest.Server {
+	srv := httptest.NewServer(hostRoutes(auth))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// hostRoutes are the routes of that game server: the account handler,
+// game routes behind the middleware, and a JSON 404 for the rest (a
+// ServeMux would answer plain text).
+func hostRoutes(auth *gameauth.GameAuth) http.Handler {
 	mux := http.NewServeMux()
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		account.WriteError(w, &account.Error{Code: account.CodeInvalidRequest, Status: http.StatusNotFound, Message: "no such route"})
+	})
 	mux.Handle("/auth/", http.StripPrefix("/auth", auth.Handler()))
 	me := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, _ := middleware.PlayerFrom(r.Context())
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
 		_ = json.NewEncoder(w).Encode(p)
 	})
 	mux.Handle("GET /me", auth.Middleware()(me))
 	mux.Handle("GET /chat", auth.Middleware(middleware.Service("chat"))(me))
 	mux.Handle("GET /lobby", auth.Middleware(middleware.Optional())(me))
-	srv := httptest.NewServer(mux)
-	t.Cleanup(srv.Close)
-	return srv
+	return mux
 }
 
 type reply struct {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"reflect"
 	"strconv"
 	"time"
 
@@ -279,14 +280,22 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // JSONRefusals serves mux, answering its own 404 and 405 (with Allow) as
 // BaseResponse with ErrorCode INVALID_REQUEST, as the account handler does,
 // instead of net/http's plain text: a client parses one shape whatever
-// route it called.
+// route it called. A path the mux would redirect (one that is not clean,
+// "/a/../b", or a subtree's root without its slash) is no endpoint either:
+// 404, not a redirect with an HTML body a client cannot follow with its
+// POST.
 func JSONRefusals(mux *http.ServeMux) http.Handler {
+	redirect := reflect.TypeOf(http.RedirectHandler("/", http.StatusMovedPermanently))
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, pattern := mux.Handler(r); pattern != "" {
+		h, pattern := mux.Handler(r)
+		switch {
+		case reflect.TypeOf(h) == redirect:
+			WriteError(w, &Error{Code: CodeInvalidRequest, Status: http.StatusNotFound, Message: "no such endpoint"})
+		case pattern != "":
 			mux.ServeHTTP(w, r)
-			return
+		default:
+			mux.ServeHTTP(&routeRefusal{ResponseWriter: w}, r)
 		}
-		mux.ServeHTTP(&routeRefusal{ResponseWriter: w}, r)
 	})
 }
 

@@ -1,26 +1,17 @@
 package main
 
 import (
-	"context"
-	"crypto/rand"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
-	"net/url"
-	"os"
-	"os/exec"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -34,59 +25,16 @@ const adminToken = "test-admin-token"
 
 type cluster struct {
 	caller
-	bin       string
-	dsn       string
-	redisPort int
-	redisDir  string
-	redis     *exec.Cmd
-	nodes     []*node
-}
-
-func randomName(prefix string) string {
-	b := make([]byte, 6)
-	_, _ = rand.Read(b)
-	return prefix + hex.EncodeToString(b)
-}
-
-func freePort(t *testing.T) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	bin   string
+	dsn   string
+	redis *redisServer
+	nodes []*node
 }
 
 func newCluster(t *testing.T) *cluster {
-	pg := os.Getenv("GAMEAUTH_TEST_POSTGRES")
-	if pg == "" || os.Getenv("GAMEAUTH_TEST_REDIS") == "" {
-		t.Skip("GAMEAUTH_TEST_POSTGRES and GAMEAUTH_TEST_REDIS not both set: skipping the multi-process test")
-	}
-	redisServer, err := exec.LookPath("redis-server")
-	require.NoError(t, err, "the multi-process test starts a redis-server of its own")
 	c := &cluster{caller: newCaller(t)}
-
-	// A fresh schema: the nodes get it as their search_path.
-	ctx := context.Background()
-	conn, err := pgx.Connect(ctx, pg)
-	require.NoError(t, err)
-	schema := randomName("gameauth_mp_")
-	_, err = conn.Exec(ctx, "CREATE SCHEMA "+schema)
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		_, _ = conn.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-		_ = conn.Close(context.Background())
-	})
-	u, err := url.Parse(pg)
-	require.NoError(t, err)
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	c.dsn = u.String()
-
-	c.redisPort = freePort(t)
-	c.redisDir = t.TempDir()
-	c.startRedis(redisServer)
-
-	c.bin = buildServer(t)
+	c.dsn, c.redis = clusterServices(t, "the multi-process test") // the nodes get the schema as their search_path
+	c.bin = buildGameserver(t)
 
 	// Three nodes starting together on an empty schema: migrations and the
 	// first key ring must not race.
@@ -94,38 +42,18 @@ func newCluster(t *testing.T) *cluster {
 	var wg sync.WaitGroup
 	for i := range c.nodes {
 		wg.Add(1)
-		go func() { defer wg.Done(); c.nodes[i] = c.startNode(i) }()
+		go func() { defer wg.Done(); c.nodes[i] = c.startNode() }()
 	}
 	wg.Wait()
 	for i, n := range c.nodes {
 		require.NotEmpty(t, n.base, "node %d did not start:\n%s", i+1, n.logs)
+		logOnFailure(t, fmt.Sprintf("node %d", i+1), n)
 	}
 	return c
 }
 
-func (c *cluster) startRedis(bin string) {
-	cmd := exec.Command(bin, "--port", strconv.Itoa(c.redisPort), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", c.redisDir)
-	require.NoError(c.t, cmd.Start())
-	c.redis = cmd
-	c.t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-	require.Eventually(c.t, func() bool {
-		conn, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", c.redisPort))
-		if err == nil {
-			conn.Close()
-		}
-		return err == nil
-	}, 10*time.Second, 10*time.Millisecond)
-}
-
-func (c *cluster) stopRedis() {
-	require.NoError(c.t, c.redis.Process.Kill())
-	_ = c.redis.Wait()
-}
-
-func (c *cluster) startNode(i int) *node {
-	return startServer(c.t, fmt.Sprintf("node %d", i+1), c.bin, nil, "-addr", "127.0.0.1:0", "-postgres", c.dsn,
-		"-redis", fmt.Sprintf("redis://127.0.0.1:%d/0", c.redisPort),
+func (c *cluster) startNode() *node {
+	return launch(c.t, c.bin, "-addr", "127.0.0.1:0", "-postgres", c.dsn, "-redis", c.redis.url(),
 		"-admin-token", adminToken, "-signin-limit", "100000", "-key-propagation", "1s")
 }
 
@@ -316,7 +244,7 @@ func TestMultiProcess(t *testing.T) {
 		c.t = t
 		live := []int{0, 2} // node 2 was killed above
 		access, _, id := c.signUp(0, "outage@example.com")
-		c.stopRedis()
+		c.redis.stop()
 
 		// Sign-in works without Redis (the rate limit falls back locally).
 		c.must(c.call("POST", c.nodes[2].base+"/auth/email/signin", "",
@@ -326,7 +254,7 @@ func TestMultiProcess(t *testing.T) {
 		require.Eventually(t, func() bool { return c.me(2, access).status == http.StatusForbidden }, 12*time.Second, 20*time.Millisecond,
 			"node 3 reconciles the block from the store without Redis")
 
-		c.startRedis(c.redis.Path)
+		c.redis.start()
 		for _, i := range live {
 			require.Eventually(t, func() bool {
 				return strings.Contains(c.nodes[i].logs.String(), "caught up from the store") &&

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -117,8 +118,8 @@ func signInBody(provider string, c federated.Credential, deviceID string) map[st
 
 type identity struct{ LinkedType, LinkedID string }
 
-// player is a field of a TokenResponse's Player.
-func player(r reply, field string) string {
+// playerField is a field of a TokenResponse's Player.
+func playerField(r reply, field string) string {
 	p, _ := r.body["Player"].(map[string]any)
 	v, _ := p[field].(string)
 	return v
@@ -133,10 +134,10 @@ func player(r reply, field string) string {
 func TestFederatedProviders(t *testing.T) {
 	list, cfg, sslCertFile := platforms(t)
 	providers := federatedtest.WriteConfig(t, cfg)
-	srv := startServer(t, "gameserver", buildServer(t), []string{"SSL_CERT_FILE=" + sslCertFile},
-		"-addr", "127.0.0.1:0", "-db", filepath.Join(t.TempDir(), "auth.db"),
+	cmd := exec.Command(buildGameserver(t), "-addr", "127.0.0.1:0", "-db", filepath.Join(t.TempDir(), "auth.db"),
 		"-providers", providers, "-signin-limit", "0")
-	require.NotEmpty(t, srv.base, "the server did not start:\n%s", srv.logs)
+	cmd.Env = append(os.Environ(), "SSL_CERT_FILE="+sslCertFile)
+	srv := mustLaunchCmd(t, cmd)
 	auth := srv.base + "/auth"
 
 	for n, p := range list {
@@ -173,11 +174,11 @@ func TestFederatedProviders(t *testing.T) {
 
 			// First sign-in creates the account; the next signs in to it.
 			r := c.must(signIn(p.cred(subject(1)), devA), http.StatusCreated)
-			assert.Equal(t, p.name, player(r, "LinkedType"))
-			assert.Equal(t, subject(1), player(r, "LinkedID"))
-			uid := player(r, "UserUniqueID")
+			assert.Equal(t, p.name, playerField(r, "LinkedType"))
+			assert.Equal(t, subject(1), playerField(r, "LinkedID"))
+			uid := playerField(r, "UserUniqueID")
 			r = c.must(signIn(p.cred(subject(1)), devA), http.StatusOK)
-			assert.Equal(t, uid, player(r, "UserUniqueID"))
+			assert.Equal(t, uid, playerField(r, "UserUniqueID"))
 			access, _ := pair(r)
 			me := c.must(c.call("GET", srv.base+"/me", access, nil), http.StatusOK)
 			assert.Equal(t, uid, me.body["UserUniqueID"])
@@ -188,42 +189,42 @@ func TestFederatedProviders(t *testing.T) {
 			// and signs in with either.
 			email := p.name + "@example.com"
 			r = c.must(c.call("POST", auth+"/email/signup", "", with(device("dev-"+email), "linked_id", email, "linked_password", "correct horse")), http.StatusCreated)
-			emailUID := player(r, "UserUniqueID")
+			emailUID := playerField(r, "UserUniqueID")
 			access, _ = pair(r)
 			requireCode(link(access, p.refused()), http.StatusUnauthorized, "PROVIDER_TOKEN_INVALID")
 			r = c.must(link(access, p.cred(subject(2))), http.StatusOK)
-			assert.Equal(t, "email", player(r, "LinkedType"))
-			assert.Equal(t, email, player(r, "LinkedID"))
+			assert.Equal(t, "email", playerField(r, "LinkedType"))
+			assert.Equal(t, email, playerField(r, "LinkedID"))
 			access, _ = pair(r)
 			assert.Equal(t, []identity{{"email", email}, {p.name, subject(2)}}, identities(access))
 			requireCode(link(access, p.cred(subject(3))), http.StatusConflict, "PROVIDER_ALREADY_LINKED")
 			r = c.must(signIn(p.cred(subject(2)), "dev-"+email), http.StatusOK)
-			assert.Equal(t, emailUID, player(r, "UserUniqueID"))
-			assert.Equal(t, "email", player(r, "LinkedType"))
+			assert.Equal(t, emailUID, playerField(r, "UserUniqueID"))
+			assert.Equal(t, "email", playerField(r, "LinkedType"))
 			access, _ = pair(r)
 			c.must(unlink(access), http.StatusOK)
 			assert.Equal(t, []identity{{"email", email}}, identities(access))
 			requireCode(link(access, p.cred(subject(1))), http.StatusConflict, "IDENTITY_TAKEN")
 			r = c.must(signIn(p.cred(subject(2)), "dev-b"), http.StatusCreated)
-			assert.NotEqual(t, emailUID, player(r, "UserUniqueID"), "unlinked, the identity makes an account of its own")
+			assert.NotEqual(t, emailUID, playerField(r, "UserUniqueID"), "unlinked, the identity makes an account of its own")
 
 			// A guest links the platform: it keeps its account, is a guest
 			// no longer, and cannot unlink its only way in.
 			devG := "dev-" + p.name + "-guest"
 			r = c.must(c.call("POST", auth+"/guest/signin", "", device(devG)), http.StatusCreated)
-			guestUID, guestKey := player(r, "UserUniqueID"), r.body["GuestKey"].(string)
+			guestUID, guestKey := playerField(r, "UserUniqueID"), r.body["GuestKey"].(string)
 			access, _ = pair(r)
 			requireCode(link(access, p.cred(subject(1))), http.StatusConflict, "IDENTITY_TAKEN")
 			r = c.must(link(access, p.cred(subject(4))), http.StatusOK)
-			assert.Equal(t, guestUID, player(r, "UserUniqueID"))
-			assert.Equal(t, p.name, player(r, "LinkedType"))
-			assert.Equal(t, subject(4), player(r, "LinkedID"))
+			assert.Equal(t, guestUID, playerField(r, "UserUniqueID"))
+			assert.Equal(t, p.name, playerField(r, "LinkedType"))
+			assert.Equal(t, subject(4), playerField(r, "LinkedID"))
 			access, _ = pair(r)
 			assert.Equal(t, []identity{{p.name, subject(4)}}, identities(access))
 			requireCode(unlink(access), http.StatusConflict, "LAST_IDENTITY")
 			requireCode(c.call("POST", auth+"/guest/signin", "", with(device(devG), "guest_key", guestKey)), http.StatusUnauthorized, "INVALID_CREDENTIALS")
 			r = c.must(signIn(p.cred(subject(4)), devG), http.StatusOK)
-			assert.Equal(t, guestUID, player(r, "UserUniqueID"))
+			assert.Equal(t, guestUID, playerField(r, "UserUniqueID"))
 
 			// What the client gets wrong, and a vendor that is down.
 			requireCode(signIn(p.refused(), devA), http.StatusUnauthorized, "PROVIDER_TOKEN_INVALID")
@@ -239,18 +240,18 @@ func TestFederatedProviders(t *testing.T) {
 		require.Equal(t, []string{"apple", "steam"}, []string{apple.name, steam.name})
 		const appleSub, steamSub = "001234.primary.0001", "76561198000900001"
 		r := c.must(c.call("POST", auth+"/federated/signin", "", signInBody(apple.name, apple.cred(appleSub), "dev-p")), http.StatusCreated)
-		uid := player(r, "UserUniqueID")
+		uid := playerField(r, "UserUniqueID")
 		access, _ := pair(r)
 		r = c.must(c.call("POST", auth+"/federated/link", access, signInBody(steam.name, steam.cred(steamSub), "")), http.StatusOK)
-		assert.Equal(t, "apple", player(r, "LinkedType"))
+		assert.Equal(t, "apple", playerField(r, "LinkedType"))
 		access, _ = pair(r)
 		c.must(c.call("POST", auth+"/federated/unlink", access, map[string]any{"provider": "apple"}), http.StatusOK)
 		r = c.must(c.call("POST", auth+"/federated/signin", "", signInBody(steam.name, steam.cred(steamSub), "dev-p")), http.StatusOK)
-		assert.Equal(t, uid, player(r, "UserUniqueID"))
-		assert.Equal(t, "steam", player(r, "LinkedType"), "the other identity is the primary now")
-		assert.Equal(t, steamSub, player(r, "LinkedID"))
+		assert.Equal(t, uid, playerField(r, "UserUniqueID"))
+		assert.Equal(t, "steam", playerField(r, "LinkedType"), "the other identity is the primary now")
+		assert.Equal(t, steamSub, playerField(r, "LinkedID"))
 		r = c.must(c.call("POST", auth+"/federated/signin", "", signInBody(apple.name, apple.cred(appleSub), "dev-q")), http.StatusCreated)
-		assert.NotEqual(t, uid, player(r, "UserUniqueID"), "the unlinked identity is free")
+		assert.NotEqual(t, uid, playerField(r, "UserUniqueID"), "the unlinked identity is free")
 	})
 	t.Run("not configured", func(t *testing.T) {
 		c := newCaller(t)

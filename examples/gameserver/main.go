@@ -57,6 +57,7 @@ type options struct {
 	refreshGrace, withdrawalGrace time.Duration
 	keyPropagation                time.Duration
 	signinLimit                   int
+	server                        gameauth.ServerConfig
 }
 
 func parseFlags(args []string) (options, error) {
@@ -75,6 +76,10 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.signinLimit, "signin-limit", 10, "sign-in attempts per minute per account and per address; 0 turns limiting off")
 	fs.StringVar(&o.errorCodes, "error-codes", "contract", "error codes to answer with: contract (docs/API.md), or legacy (the older PlayNANOO plugin's numbers)")
 	fs.StringVar(&o.providers, "providers", "", "JSON file configuring platform sign-in (apple, google, playgames, gamecenter, steam, oidc); see docs/API.md")
+	fs.DurationVar(&o.server.ReadHeaderTimeout, "read-header-timeout", gameauth.DefaultReadHeaderTimeout, "time a client has to send a request's headers")
+	fs.DurationVar(&o.server.ReadTimeout, "read-timeout", gameauth.DefaultReadTimeout, "time a client has to send a whole request")
+	fs.DurationVar(&o.server.IdleTimeout, "idle-timeout", gameauth.DefaultIdleTimeout, "time a keep-alive connection may wait for its next request")
+	fs.IntVar(&o.server.MaxConns, "max-conns", gameauth.DefaultMaxConns, "connections served at once; more wait in the kernel's backlog")
 	return o, fs.Parse(args)
 }
 
@@ -135,8 +140,8 @@ func run() error {
 
 	// Timeouts and a connection bound: a bare http.Server lets clients that
 	// trickle bytes or idle hold descriptors until none are left.
-	srv := gameauth.NewServer(routes(auth, o.adminToken), gameauth.ServerConfig{})
-	ln, err := gameauth.Listen(ctx, o.addr, gameauth.ServerConfig{})
+	srv := gameauth.NewServer(routes(auth, o.adminToken), o.server)
+	ln, err := gameauth.Listen(ctx, o.addr, o.server)
 	if err != nil {
 		return err
 	}

@@ -145,3 +145,29 @@ func TestRoutesServeTheConsole(t *testing.T) {
 	res.Body.Close()
 	assert.Equal(t, http.StatusNotFound, res.StatusCode)
 }
+
+// A path that is not clean, or the mount point without its slash, is
+// answered like any other path, in the contract's shape: net/http's mux
+// would redirect it (307) with an HTML body or none, or, through
+// jsonRefusals, a 307 carrying "no such endpoint".
+func TestRoutesAnswerJSONForPathsNotClean(t *testing.T) {
+	srv := serveRoutes(t, "admin-secret")
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+	for _, path := range []string{"/auth", "/auth//email/signup", "/auth/./email/signup", "/auth/email/signup/..", "/me/../me"} {
+		for _, method := range []string{"GET", "POST"} {
+			req, err := http.NewRequest(method, srv.URL+path, strings.NewReader("{}"))
+			require.NoError(t, err)
+			res, err := client.Do(req)
+			require.NoError(t, err)
+			var body map[string]any
+			decodeErr := json.NewDecoder(res.Body).Decode(&body)
+			res.Body.Close()
+			assert.False(t, res.StatusCode >= 300 && res.StatusCode < 400, "%s %s: %d to %s", method, path, res.StatusCode, res.Header.Get("Location"))
+			assert.Equal(t, "application/json; charset=utf-8", res.Header.Get("Content-Type"), "%s %s", method, path)
+			if assert.NoError(t, decodeErr, "%s %s", method, path) && res.StatusCode >= 400 {
+				assert.Equal(t, "INVALID_REQUEST", body["ErrorCode"], "%s %s", method, path)
+			}
+		}
+	}
+}
