@@ -3,6 +3,10 @@ package account_test
 import (
 	"context"
 	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -536,4 +540,28 @@ func TestHostileTextThroughTheGoAPI(t *testing.T) {
 		_, err = e.svc.NicknameExists(ctx, bad)
 		assert.ErrorIs(t, err, ErrInvalidRequest)
 	}
+}
+
+// docs/API.md's error table and Codes are one list: a code added to one
+// and not the other fails here.
+func TestErrorTableMatchesCodes(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "docs", "API.md"))
+	require.NoError(t, err)
+	_, table, ok := strings.Cut(string(doc), "| HTTP | ErrorCode | when | extra fields |")
+	require.True(t, ok)
+	table, _, _ = strings.Cut(table, "\n\n")
+	row := regexp.MustCompile("(?m)^\\| (\\d{3}) \\| `([A-Z_]+)` \\|")
+	var documented []string
+	for _, m := range row.FindAllStringSubmatch(table, -1) {
+		documented = append(documented, m[2])
+		code := m[2]
+		e := &Error{Code: code}
+		for _, s := range Sentinels() {
+			if s.Code == code {
+				e = s
+			}
+		}
+		assert.Equal(t, m[1], strconv.Itoa(e.Status), "%s's status", code)
+	}
+	assert.ElementsMatch(t, Codes(), documented)
 }

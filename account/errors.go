@@ -100,6 +100,26 @@ const (
 	CodeProviderUnavailable     = "PROVIDER_UNAVAILABLE"
 )
 
+// Sentinels returns the sentinel of every error code of the contract, in
+// docs/API.md's order: the one table of codes and their statuses.
+func Sentinels() []*Error {
+	return []*Error{ErrInvalidRequest, ErrTokenMissing, ErrInvalidCredentials, ErrTokenInvalid, ErrTokenExpired,
+		ErrSessionRevoked, ErrSessionReplaced, ErrRefreshReused, ErrAccountWithdrawn, ErrAccountBlocked,
+		ErrDeviceBlocked, ErrAccountNotFound, ErrWithdrawalKeyInvalid, ErrBlockKeyInvalid, ErrEmailTaken,
+		ErrNicknameTaken, ErrResetCodeInvalid, ErrRefreshExpired, ErrWithdrawalExpired, ErrRateLimited,
+		ErrUnavailable, ErrProviderNotConfigured, ErrProviderTokenInvalid, ErrIdentityTaken,
+		ErrProviderAlreadyLinked, ErrLastIdentity, ErrProviderUnavailable}
+}
+
+// Codes are every error code of the contract, in docs/API.md's order.
+func Codes() []string {
+	var codes []string
+	for _, e := range Sentinels() {
+		codes = append(codes, e.Code)
+	}
+	return codes
+}
+
 // Sentinels, one per code, for errors.Is. The service returns copies with a
 // more precise message and the extra fields set; never modify these.
 var (

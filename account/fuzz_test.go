@@ -12,12 +12,7 @@ import (
 	. "github.com/gameauth/gameauth/account"
 )
 
-var knownCodes = []string{CodeInvalidRequest, CodeTokenMissing, CodeInvalidCredentials, CodeTokenInvalid, CodeTokenExpired,
-	CodeSessionRevoked, CodeSessionReplaced, CodeRefreshReused, CodeAccountWithdrawn, CodeAccountBlocked,
-	CodeDeviceBlocked, CodeAccountNotFound, CodeWithdrawalKeyInvalid, CodeBlockKeyInvalid, CodeEmailTaken,
-	CodeNicknameTaken, CodeResetCodeInvalid, CodeRefreshExpired, CodeWithdrawalPeriodExpired, CodeRateLimited, CodeUnavailable,
-	CodeProviderNotConfigured, CodeProviderTokenInvalid, CodeIdentityTaken, CodeProviderAlreadyLinked, CodeLastIdentity,
-	CodeProviderUnavailable}
+var knownCodes = Codes()
 
 // FuzzHandler sends arbitrary bodies, with and without a valid access token,
 // to every endpoint with every method: the handler never panics, and every

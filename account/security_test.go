@@ -486,12 +486,7 @@ func TestErrorTable(t *testing.T) {
 			codes[row.code] = true
 		})
 	}
-	all := []string{CodeInvalidRequest, CodeTokenMissing, CodeInvalidCredentials, CodeTokenInvalid, CodeTokenExpired,
-		CodeSessionRevoked, CodeSessionReplaced, CodeRefreshReused, CodeAccountWithdrawn, CodeAccountBlocked,
-		CodeDeviceBlocked, CodeAccountNotFound, CodeWithdrawalKeyInvalid, CodeBlockKeyInvalid, CodeEmailTaken,
-		CodeNicknameTaken, CodeResetCodeInvalid, CodeRefreshExpired, CodeWithdrawalPeriodExpired, CodeRateLimited, CodeUnavailable,
-		CodeProviderNotConfigured, CodeProviderTokenInvalid, CodeIdentityTaken, CodeProviderAlreadyLinked, CodeLastIdentity,
-		CodeProviderUnavailable}
+	all := Codes()
 	var missing []string
 	for _, c := range all {
 		if !codes[c] {
