@@ -22,21 +22,17 @@ func (s *Service) issue(a storage.Account, sessionID, deviceID string) (string, 
 	})
 }
 
-// startSession creates a session for a on c's device and signs its tokens.
-// Creating the session is the flow's last write; when it fails, undo takes
-// the flow's earlier writes back. keep is CreateSession's keep.
-func (s *Service) startSession(ctx context.Context, a storage.Account, c Client, now time.Time, keep int,
-	undo func(context.Context) error) (*Grant, error) {
+// newSession makes a session for a on c's device, and the grant of its
+// tokens, to be stored.
+func (s *Service) newSession(ctx context.Context, a storage.Account, c Client, now time.Time) (storage.Session, *Grant, error) {
 	sid := newSessionID()
 	refresh, rhash, err := s.ring.NewRefreshToken(sid)
 	if err != nil {
-		s.undo(ctx, "startSession", undo)
-		return nil, s.internal(ctx, "NewRefreshToken", err)
+		return storage.Session{}, nil, s.internal(ctx, "NewRefreshToken", err)
 	}
 	access, _, err := s.issue(a, sid, c.Device.DeviceID)
 	if err != nil {
-		s.undo(ctx, "startSession", undo)
-		return nil, s.internal(ctx, "Issue", err)
+		return storage.Session{}, nil, s.internal(ctx, "Issue", err)
 	}
 	sess := storage.Session{
 		ID:          sid,
@@ -52,19 +48,32 @@ func (s *Service) startSession(ctx context.Context, a storage.Account, c Client,
 	if c.Addr.IsValid() {
 		sess.ClientAddr = c.Addr.String()
 	}
-	replaced, err := s.store.CreateSession(ctx, sess, keep)
-	if err != nil {
-		s.undo(ctx, "startSession", undo)
-		return nil, s.unavailable(ctx, "CreateSession", err)
-	}
-	s.revoked(ctx, a.ID, replaced, storage.ReasonReplaced, now)
-	return &Grant{
+	return sess, &Grant{
 		AccessToken:  access,
 		RefreshToken: refresh,
 		ExpiresIn:    s.issuer.TTL(),
 		Player:       s.player(a, c.Timezone, now),
 		SessionID:    sid,
 	}, nil
+}
+
+// startSession creates a session for a on c's device and signs its tokens.
+// Creating the session is the flow's last write; when it fails, undo takes
+// the flow's earlier writes back. keep is CreateSession's keep.
+func (s *Service) startSession(ctx context.Context, a storage.Account, c Client, now time.Time, keep int,
+	undo func(context.Context) error) (*Grant, error) {
+	sess, g, err := s.newSession(ctx, a, c, now)
+	if err != nil {
+		s.undo(ctx, "startSession", undo)
+		return nil, err
+	}
+	replaced, err := s.store.CreateSession(ctx, sess, keep)
+	if err != nil {
+		s.undo(ctx, "startSession", undo)
+		return nil, s.unavailable(ctx, "CreateSession", err)
+	}
+	s.revoked(ctx, a.ID, replaced, storage.ReasonReplaced, now)
+	return g, nil
 }
 
 // takenAnswer maps a unique-field conflict to its docs/API.md answer.
@@ -133,18 +142,21 @@ func (s *Service) freeConflict(ctx context.Context, op string, cerr error, link 
 	return nil
 }
 
-// createAccount inserts a, purging a stale holder of its email or nickname
-// and retrying once.
-func (s *Service) createAccount(ctx context.Context, a *storage.Account, now time.Time) error {
+// createAccount inserts a with create, purging a stale holder of its email
+// or nickname and retrying once; a random ID that collided is drawn again.
+// An *Error from create (not the store's) ends it.
+func (s *Service) createAccount(ctx context.Context, a *storage.Account, now time.Time, create func(storage.Account) error) error {
 	for attempt := 0; ; attempt++ {
-		err := s.store.CreateAccount(ctx, *a)
-		if err == nil {
+		err := create(*a)
+		var own *Error
+		switch {
+		case err == nil:
 			return nil
-		}
-		if !errors.Is(err, storage.ErrConflict) {
+		case errors.As(err, &own):
+			return err
+		case !errors.Is(err, storage.ErrConflict):
 			return s.unavailable(ctx, "CreateAccount", err)
-		}
-		if attempt > 0 {
+		case attempt > 0:
 			return s.takenAnswer(ctx, "CreateAccount", storage.ConflictField(err), a.LinkedType, err)
 		}
 		if err := s.freeConflict(ctx, "CreateAccount", err, &storage.Link{Type: a.LinkedType, ID: a.LinkedID}, a.Nickname, "", now); err != nil {
@@ -224,22 +236,38 @@ func (s *Service) SignUpEmail(ctx context.Context, c Client, email, password, ni
 }
 
 // signUp creates a — its IDs, country, time zone and times filled in here —
-// and signs it in on c's device: a sign-in that created the account.
-// Creating the session is the last write; if it fails, the account goes
-// again.
+// and signs it in on c's device: a sign-in that created the account. A
+// store that implements storage.Registrar does both in one step (one commit
+// for a database); otherwise creating the session is the last write, and if
+// it fails the account goes again.
 func (s *Service) signUp(ctx context.Context, c Client, a storage.Account, now time.Time) (*Grant, error) {
 	a.ID, a.OpenID = newAccountID(), newOpenID()
 	a.Country = s.country(ctx, c)
 	a.Timezone, _ = s.zone(c.Timezone, "", now)
 	a.CreatedAt, a.UpdatedAt = now, now
-	if err := s.createAccount(ctx, &a, now); err != nil {
-		return nil, err
-	}
-	g, err := s.startSession(ctx, a, c, now, s.keep, func(ctx context.Context) error {
-		return s.store.DeleteAccount(ctx, a.ID)
-	})
-	if err != nil {
-		return nil, err
+	var g *Grant
+	if reg, ok := s.store.(storage.Registrar); ok {
+		err := s.createAccount(ctx, &a, now, func(a storage.Account) error {
+			sess, grant, err := s.newSession(ctx, a, c, now)
+			if err != nil {
+				return err
+			}
+			g = grant
+			return reg.Register(ctx, a, sess)
+		})
+		if err != nil {
+			return nil, err
+		}
+	} else {
+		err := s.createAccount(ctx, &a, now, func(a storage.Account) error { return s.store.CreateAccount(ctx, a) })
+		if err != nil {
+			return nil, err
+		}
+		if g, err = s.startSession(ctx, a, c, now, s.keep, func(ctx context.Context) error {
+			return s.store.DeleteAccount(ctx, a.ID)
+		}); err != nil {
+			return nil, err
+		}
 	}
 	g.Created = true
 	return g, nil

@@ -194,6 +194,17 @@ type Identities interface {
 	UnlinkIdentity(ctx context.Context, accountID, linkType string, promote *Link, at time.Time) error
 }
 
+// Registrar creates an account and its first session in one step — one
+// commit, for a database — as a sign-in that creates the account needs.
+// Stores need not implement it; the service creates the two one after the
+// other, and takes the account back if the session fails, when they do not.
+type Registrar interface {
+	// Register does CreateAccount(a) and CreateSession(s, 0) as one: both
+	// or neither, with CreateAccount's conflicts (and, in a store that
+	// implements Identities, its recording of the primary identity).
+	Register(ctx context.Context, a Account, s Session) error
+}
+
 // Accounts stores players. It is the part a host implements to keep players
 // in its own users table.
 type Accounts interface {

@@ -14,6 +14,12 @@ func (s *Store) CreateAccount(ctx context.Context, a storage.Account) error {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.createAccount(a)
+}
+
+// createAccount is CreateAccount under the lock: nothing is written on a
+// conflict.
+func (s *Store) createAccount(a storage.Account) error {
 	if _, ok := s.accounts[a.ID]; ok {
 		return storage.Conflict(storage.FieldID)
 	}
@@ -178,4 +184,23 @@ func (s *Store) DeleteAccount(ctx context.Context, id string) error {
 	}
 	delete(s.accounts, id)
 	return nil
+}
+
+var _ storage.Registrar = (*Store)(nil)
+
+// Register implements storage.Registrar: both under one hold of the lock.
+func (s *Store) Register(ctx context.Context, a storage.Account, sess storage.Session) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.sessions[sess.ID]; ok {
+		return storage.Conflict(storage.FieldID)
+	}
+	if err := s.createAccount(a); err != nil {
+		return err
+	}
+	_, err := s.createSession(sess, 0)
+	return err
 }

@@ -25,6 +25,12 @@ func (s *Store) CreateSession(ctx context.Context, sess storage.Session, keep in
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	return s.createSession(sess, keep)
+}
+
+// createSession is CreateSession under the lock: nothing is written on a
+// conflict.
+func (s *Store) createSession(sess storage.Session, keep int) ([]string, error) {
 	if _, ok := s.sessions[sess.ID]; ok {
 		return nil, storage.Conflict(storage.FieldID)
 	}
