@@ -38,7 +38,8 @@
 //   - A store that implements storage.Refresher is checked for it too (the
 //     Refresher part); for one that does not, that part only logs so. The
 //     same goes for storage.Identities (the Identities part, which
-//     RunIdentities runs alone).
+//     RunIdentities runs alone), storage.Directory, storage.Eraser and
+//     storage.Audit (the Directory, Eraser and Audit parts).
 //
 // The suite is hermetic: it needs nothing but the store, never sleeps, and
 // passes every time as "now" explicitly. Concurrent subtests race real
@@ -70,6 +71,9 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("Rotation", s.rotation)
 	t.Run("Refresher", s.refresher)
 	t.Run("Identities", s.identities)
+	t.Run("Directory", s.directory)
+	t.Run("Eraser", s.eraser)
+	t.Run("Audit", s.audit)
 	t.Run("Revocation", s.revocation)
 	t.Run("ChangeFeed", s.changeFeed)
 	t.Run("DeleteSessionsBefore", s.deleteSessionsBefore)
