@@ -94,7 +94,7 @@ func (s suite) directory(t *testing.T) {
 		b2 := newBlock("blk-2", storage.BlockPlayer, "acc-1", at(2*time.Minute), time.Time{})
 		b2.Services = []string{"chat", "trade"}
 		b3 := newBlock("blk-3", storage.BlockPlayer, "acc-1", at(time.Minute), at(90*time.Second)) // over
-		dev := newBlock("blk-4", storage.BlockDevice, "acc-1", at(3*time.Minute), time.Time{})   // same subject, other kind
+		dev := newBlock("blk-4", storage.BlockDevice, "acc-1", at(3*time.Minute), time.Time{})     // same subject, other kind
 		other := newBlock("blk-5", storage.BlockPlayer, "acc-2", at(4*time.Minute), time.Time{})
 		for _, b := range []storage.Block{b1, b2, b3, dev, other} {
 			require.NoError(t, st.CreateBlock(ctx, b))
