@@ -42,7 +42,7 @@ var migrationFiles embed.FS
 func tables() []string {
 	return []string{
 		"gameauth_accounts", "gameauth_identities", "gameauth_sessions", "gameauth_blocks", "gameauth_withdrawals",
-		"gameauth_reset_codes", "gameauth_keys", "gameauth_schema_version",
+		"gameauth_reset_codes", "gameauth_keys", "gameauth_audit", "gameauth_schema_version",
 	}
 }
 

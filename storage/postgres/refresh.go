@@ -185,7 +185,7 @@ func (s *Store) Refresh(ctx context.Context, id string, r storage.Rotation) (sto
 func (s *Store) rotateOne(ctx context.Context, id string, r storage.Rotation) (storage.RefreshState, bool, error) {
 	var st storage.RefreshState
 	var reason string
-	dest := make([]any, 0, 30)
+	dest := make([]any, 0, 32)
 	dest = append(dest, sessionDest(&st.Session, &reason)...)
 	dest = append(dest, accountDest(&st.Account)...)
 	err := s.pool.QueryRow(ctx, s.rotateSQL, id, r.Now, r.Presented, bytesArg(r.Next),
@@ -206,7 +206,7 @@ func (s *Store) judge(ctx context.Context, id string, r storage.Rotation) (stora
 	var st storage.RefreshState
 	var step, verdict int
 	var reason string
-	dest := make([]any, 0, 30)
+	dest := make([]any, 0, 32)
 	dest = append(dest, &step)
 	dest = append(dest, sessionDest(&st.Session, &reason)...)
 	dest = append(dest, &verdict)

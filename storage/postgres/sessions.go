@@ -12,13 +12,14 @@ import (
 )
 
 const sessionCols = `id, account_id, device_id, platform, created_at, expires_at, refresh_hash,
-	prev_refresh_hash, generation, rotated_at, revoked_at, revoke_reason`
+	prev_refresh_hash, generation, rotated_at, revoked_at, revoke_reason, client_addr, device_model`
 
 // sessionDest are the scan destinations of sessionCols, in order; reason
 // receives revoke_reason.
 func sessionDest(s *storage.Session, reason *string) []any {
 	return []any{&s.ID, &s.AccountID, &s.DeviceID, &s.Platform, ts{&s.CreatedAt}, ts{&s.ExpiresAt},
-		&s.RefreshHash, &s.PrevRefreshHash, &s.Generation, ts{&s.RotatedAt}, ts{&s.RevokedAt}, reason}
+		&s.RefreshHash, &s.PrevRefreshHash, &s.Generation, ts{&s.RotatedAt}, ts{&s.RevokedAt}, reason,
+		&s.ClientAddr, &s.DeviceModel}
 }
 
 func scanSession(r pgx.Row) (storage.Session, error) {
@@ -43,10 +44,10 @@ func (s *Store) CreateSession(ctx context.Context, ss storage.Session, keep int)
 			return err
 		}
 		_, err := tx.Exec(ctx, s.q(`INSERT INTO gameauth_sessions (`+sessionCols+`)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`),
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`),
 			ss.ID, ss.AccountID, ss.DeviceID, ss.Platform, tsArg(ss.CreatedAt), tsArg(ss.ExpiresAt),
 			bytesArg(ss.RefreshHash), bytesArg(ss.PrevRefreshHash), ss.Generation, tsArg(ss.RotatedAt),
-			tsArg(ss.RevokedAt), string(ss.RevokeReason))
+			tsArg(ss.RevokedAt), string(ss.RevokeReason), ss.ClientAddr, ss.DeviceModel)
 		if err != nil || keep <= 0 {
 			return err
 		}

@@ -95,7 +95,7 @@ func (s *Store) Refresh(ctx context.Context, id string, r storage.Rotation) (sto
 func readRefresh(ctx context.Context, stmt *sql.Stmt, id string, r storage.Rotation) (storage.RefreshState, error) {
 	var st storage.RefreshState
 	var reason string
-	dest := make([]any, 0, 29)
+	dest := make([]any, 0, 31)
 	dest = append(dest, sessionDest(&st.Session, &reason)...)
 	dest = append(dest, accountDest(&st.Account)...)
 	dest = append(dest, &st.Held)

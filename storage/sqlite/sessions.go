@@ -11,14 +11,14 @@ import (
 )
 
 const sessionCols = `id, account_id, device_id, platform, created_at, expires_at, refresh_hash,
-	prev_refresh_hash, generation, rotated_at, revoked_at, revoke_reason`
+	prev_refresh_hash, generation, rotated_at, revoked_at, revoke_reason, client_addr, device_model`
 
 // sessionDest are the scan destinations of sessionCols, in order; reason
 // receives revoke_reason.
 func sessionDest(s *storage.Session, reason *string) []any {
 	return []any{&s.ID, &s.AccountID, &s.DeviceID, &s.Platform, tm{&s.CreatedAt}, tm{&s.ExpiresAt},
 		blob{&s.RefreshHash}, blob{&s.PrevRefreshHash}, &s.Generation, tm{&s.RotatedAt},
-		tm{&s.RevokedAt}, reason}
+		tm{&s.RevokedAt}, reason, &s.ClientAddr, &s.DeviceModel}
 }
 
 func scanSession(sc scanner) (storage.Session, error) {
@@ -37,10 +37,10 @@ func (s *Store) CreateSession(ctx context.Context, ss storage.Session, keep int)
 	var replaced []string
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			ss.ID, ss.AccountID, ss.DeviceID, ss.Platform, micros(ss.CreatedAt), micros(ss.ExpiresAt),
 			bytesArg(ss.RefreshHash), bytesArg(ss.PrevRefreshHash), ss.Generation, micros(ss.RotatedAt),
-			micros(ss.RevokedAt), string(ss.RevokeReason))
+			micros(ss.RevokedAt), string(ss.RevokeReason), ss.ClientAddr, ss.DeviceModel)
 		if isUnique(err) {
 			return storage.Conflict(storage.FieldID)
 		}

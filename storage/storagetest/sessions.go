@@ -17,7 +17,8 @@ const rotators = 24
 const grace = 10 * time.Second
 
 // newSession returns a live session of account created at created, living a
-// day, with refresh hash hash(id+"/0").
+// day, with refresh hash hash(id+"/0"), and a client address and device
+// model (so every comparison of sessions checks they round-trip).
 func newSession(id, account string, created time.Time) storage.Session {
 	return storage.Session{
 		ID:          id,
@@ -28,6 +29,8 @@ func newSession(id, account string, created time.Time) storage.Session {
 		ExpiresAt:   created.Add(24 * time.Hour),
 		RefreshHash: hash(id + "/0"),
 		RotatedAt:   created,
+		ClientAddr:  "198.51.100." + fmt.Sprint(len(id)),
+		DeviceModel: "Galaxy S24 (" + id + ") — 갤럭시",
 	}
 }
 
