@@ -15,8 +15,9 @@ type Directory interface {
 	// SearchNicknames returns up to limit accounts whose NicknameKey starts
 	// with NicknameKey(prefix), ordered by that key and then by ID, after
 	// the account (afterKey, afterID) — a page's last — or from the first
-	// when afterID is "". An index answers it: it must stay fast with
-	// millions of accounts.
+	// when afterID is "". Keys compare bytewise (code point order). A prefix
+	// whose key is not valid UTF-8 matches nothing. An index answers it: it
+	// must stay fast with millions of accounts.
 	SearchNicknames(ctx context.Context, prefix, afterKey, afterID string, limit int) ([]Account, error)
 	// AccountsOnDevice returns the IDs of up to limit accounts that have a
 	// session the store keeps (live, or ended but not yet deleted) on the

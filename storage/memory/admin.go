@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gameauth/gameauth/storage"
 )
@@ -39,6 +40,9 @@ func (s *Store) SearchNicknames(ctx context.Context, prefix, afterKey, afterID s
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	p := storage.NicknameKey(prefix)
+	if limit <= 0 || !utf8.ValidString(p) {
+		return nil, nil
+	}
 	type hit struct {
 		key string
 		a   storage.Account
@@ -71,7 +75,7 @@ func (s *Store) AccountsOnDevice(ctx context.Context, deviceID string, limit int
 		}
 	}
 	slices.Sort(ids)
-	return ids[:min(limit, len(ids))], nil
+	return ids[:max(0, min(limit, len(ids)))], nil
 }
 
 // ListSessions implements storage.Directory.

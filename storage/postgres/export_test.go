@@ -26,3 +26,12 @@ func Queued(s *Store) int {
 // Fallbacks is how many refreshes were in failed statements, and judged
 // alone.
 func Fallbacks(s *Store) int64 { return s.batch.fallbacks.Load() }
+
+// SearchSQL is SearchNicknames' statement, qualified for s.
+func SearchSQL(s *Store, bounded bool) string { return s.q(searchSQL(bounded)) }
+
+// Table is the schema-qualified name of table in s.
+func Table(s *Store, table string) string { return s.q(table) }
+
+// SchemaName is the schema s keeps its tables in.
+func SchemaName(s *Store) string { return s.schema }

@@ -157,12 +157,18 @@ func TestUpgradeFrom0001(t *testing.T) {
 				return err
 			}
 		}
-		return nil
+		old := sqltest.OldSession()
+		_, err := tx.Exec(ctx, `INSERT INTO gameauth_sessions (id, account_id, device_id, platform, created_at, expires_at,
+			refresh_hash, prev_refresh_hash, generation, rotated_at, revoked_at, revoke_reason)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, NULL, 0, $8, NULL, '')`,
+			old.ID, old.AccountID, old.DeviceID, old.Platform, old.CreatedAt, old.ExpiresAt, old.RefreshHash, old.RotatedAt)
+		return err
 	})
 	require.NoError(t, err)
 
 	s, err := postgres.New(ctx, pool, postgres.Schema(schema))
 	require.NoError(t, err)
+	sqltest.Admin(t, s)
 	sqltest.Identities(t, s)
 }
 
@@ -585,4 +591,45 @@ func TestDeadlockRetried(t *testing.T) {
 // the identities, against GetAccount, in the same iterations.
 func BenchmarkAccountLookup(b *testing.B) {
 	sqltest.AccountLookup(b, freshStore(b, testPool(b, 4)))
+}
+
+// TestSearchUsesIndex: SearchNicknames is one range scan of the nickname
+// index, starting at the cursor, in index order (no sort), bounded or not.
+// The key range is exact only in bytewise order: the index must be "C".
+func TestSearchUsesIndex(t *testing.T) {
+	ctx := context.Background()
+	pool := testPool(t, 2)
+	s := freshStore(t, pool)
+	accounts := postgres.Table(s, "gameauth_accounts")
+	_, err := pool.Exec(ctx, `INSERT INTO `+accounts+` (id, open_id, linked_type, linked_id, password_hash,
+		nickname, nickname_key, country, timezone, purchase_count, purchase_currency, purchase_total,
+		voided_count, voided_currency, voided_total)
+		SELECT 'a' || i, 'o' || i, 'guest', 'g' || i, '', 'n' || i, 'n' || i, '', '', 0, '', 0, 0, '', 0
+		FROM generate_series(1, 20000) i`)
+	require.NoError(t, err)
+	_, err = pool.Exec(ctx, `ANALYZE `+accounts)
+	require.NoError(t, err)
+	for _, bounded := range []bool{true, false} {
+		args := []any{"n150", "n150", "a150", 20}
+		if bounded {
+			args = append(args, "n2")
+		}
+		rows, err := pool.Query(ctx, `EXPLAIN `+postgres.SearchSQL(s, bounded), args...)
+		require.NoError(t, err)
+		plan, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		require.NoError(t, err)
+		text := strings.Join(plan, "\n")
+		assert.Contains(t, text, "Index Scan using gameauth_accounts_nickname_key", "bounded %v", bounded)
+		assert.Regexp(t, `Index Cond: \(+nickname_key >= 'n150'::text\)`, text, "the scan starts at the cursor")
+		if bounded {
+			assert.Contains(t, text, "(nickname_key < 'n2'::text)")
+		}
+		assert.NotContains(t, text, "Sort", "index order")
+		assert.NotContains(t, text, "Seq Scan")
+	}
+	var collation string
+	require.NoError(t, pool.QueryRow(ctx, `SELECT collation_name FROM information_schema.columns
+		WHERE table_schema = $1 AND table_name = 'gameauth_accounts' AND column_name = 'nickname_key'`,
+		postgres.SchemaName(s)).Scan(&collation))
+	assert.Equal(t, "C", collation)
 }

@@ -102,9 +102,18 @@ func TestUpgradeFrom0001(t *testing.T) {
 			nullMicros(a.CreatedAt), nullMicros(a.UpdatedAt))
 		require.NoError(t, err)
 	}
+	old := sqltest.OldSession()
+	_, err = db.ExecContext(ctx, `INSERT INTO sessions (id, account_id, device_id, platform, created_at, expires_at,
+		refresh_hash, prev_refresh_hash, generation, rotated_at, revoked_at, revoke_reason)
+		VALUES (?, ?, ?, ?, ?, ?, ?, NULL, 0, ?, NULL, '')`,
+		old.ID, old.AccountID, old.DeviceID, old.Platform, old.CreatedAt.UnixMicro(), old.ExpiresAt.UnixMicro(),
+		old.RefreshHash, old.RotatedAt.UnixMicro())
+	require.NoError(t, err)
 	require.NoError(t, db.Close())
 
-	sqltest.Identities(t, openFile(t, path))
+	s := openFile(t, path)
+	sqltest.Admin(t, s)
+	sqltest.Identities(t, s)
 }
 
 // nullMicros is t as the first migration's columns hold it.
@@ -275,4 +284,35 @@ func TestWritersAcrossStoresWait(t *testing.T) {
 // the identities, against GetAccount, in the same iterations.
 func BenchmarkAccountLookup(b *testing.B) {
 	sqltest.AccountLookup(b, newStore(b))
+}
+
+// TestSearchUsesIndex: SearchNicknames is one range scan of the nickname
+// index, from the cursor, in index order (no sort), bounded or not.
+func TestSearchUsesIndex(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "auth.db")
+	s := openFile(t, path)
+	for i := range 300 {
+		require.NoError(t, s.CreateAccount(ctx, account(fmt.Sprint("a", i), fmt.Sprint(i, "@x"), fmt.Sprintf("n%03d", i))))
+	}
+	db, err := sql.Open("sqlite", path)
+	require.NoError(t, err)
+	defer db.Close()
+	for _, bounded := range []bool{true, false} {
+		rows, err := db.QueryContext(ctx, `EXPLAIN QUERY PLAN `+sqlite.SearchSQL(bounded), "n1", "n2", "n150", "a150", 20)
+		require.NoError(t, err)
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			require.NoError(t, rows.Scan(&id, &parent, &unused, &detail))
+			plan = append(plan, detail)
+		}
+		require.NoError(t, rows.Err())
+		want := "SEARCH accounts USING INDEX accounts_nickname (nickname_key>?)"
+		if bounded {
+			want = "SEARCH accounts USING INDEX accounts_nickname (nickname_key>? AND nickname_key<?)"
+		}
+		assert.Equal(t, []string{want}, plan, "bounded %v: one index range scan, no sort", bounded)
+	}
 }

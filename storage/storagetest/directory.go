@@ -220,6 +220,8 @@ func (s suite) searchNicknames(test func(name string, f func(t *testing.T, st di
 		require.Nil(t, search(t, st, "y", "", "", 10), "no match")
 		require.Nil(t, search(t, st, "zz", "", "", 10), "no match past the last")
 		require.Equal(t, want(ids, "Hero"), search(t, st, "hero", "", "", 1), "limit")
+		require.Nil(t, search(t, st, "hero", "", "", 0), "limit 0")
+		require.Nil(t, search(t, st, "h\xff", "", "", 10), "a prefix that is not UTF-8 matches nothing")
 	})
 
 	test("SearchNicknames/Special", func(t *testing.T, st directoryStore) {
@@ -266,6 +268,7 @@ func (s suite) searchNicknames(test func(name string, f func(t *testing.T, st di
 		require.Equal(t, want(ids, "e", "Ecole"), search(t, st, "E", "", "", 10), "an unaccented letter is another letter")
 		require.Equal(t, want(ids, "日", "日本"), search(t, st, "日", "", "", 10))
 		require.Equal(t, want(ids, "🎮", "🎮gamer"), search(t, st, "🎮", "", "", 10), "beyond the BMP")
+		require.Nil(t, search(t, st, "\xed\x95", "", "", 10), "half of 한's bytes is not a prefix of it")
 	})
 
 	test("SearchNicknames/Paging", func(t *testing.T, st directoryStore) {

@@ -31,6 +31,59 @@ func OldAccounts() []storage.Account {
 	}
 }
 
+// OldSession is the session a test writes, with the old schema's SQL, next
+// to OldAccounts: a1's, from before sessions kept a client address and a
+// device model.
+func OldSession() storage.Session {
+	return storage.Session{
+		ID: "s1", AccountID: "a1", DeviceID: "d1", Platform: "aos", CreatedAt: t0, ExpiresAt: t0.Add(24 * time.Hour),
+		RefreshHash: []byte("h1"), RotatedAt: t0,
+	}
+}
+
+// Admin checks st, opened on a database that held OldAccounts and
+// OldSession at migration 0001: the old session reads back whole, with no
+// client address or device model, the admin reads find the old rows, and
+// the new columns and the audit log work.
+func Admin(t *testing.T, st storage.Store) {
+	t.Helper()
+	ctx := context.Background()
+	got, err := st.GetSession(ctx, "s1")
+	require.NoError(t, err)
+	assert.Equal(t, OldSession(), got)
+
+	d, ok := st.(storage.Directory)
+	require.True(t, ok, "the store implements storage.Directory")
+	ss, err := d.ListSessions(ctx, "a1")
+	require.NoError(t, err)
+	assert.Equal(t, []storage.Session{OldSession()}, ss)
+	ids, err := d.AccountsOnDevice(ctx, "d1", 10)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"a1"}, ids)
+	a, err := d.GetAccountByOpenID(ctx, "open-a2")
+	require.NoError(t, err)
+	assert.Equal(t, "a2", a.ID)
+	as, err := d.SearchNicknames(ctx, "HE", "", "", 10)
+	require.NoError(t, err)
+	require.Len(t, as, 1)
+	assert.Equal(t, "a1", as[0].ID, "the old nickname key is found by prefix")
+
+	s2 := OldSession()
+	s2.ID, s2.ClientAddr, s2.DeviceModel = "s2", "192.0.2.1", "Pixel 9"
+	_, err = st.CreateSession(ctx, s2, 0)
+	require.NoError(t, err)
+	got, err = st.GetSession(ctx, "s2")
+	require.NoError(t, err)
+	assert.Equal(t, s2, got)
+
+	au, ok := st.(storage.Audit)
+	require.True(t, ok, "the store implements storage.Audit")
+	require.NoError(t, au.AppendAudit(ctx, []storage.AuditEvent{{Kind: "signin", Time: t0, PlayerID: "a1"}}))
+	evs, err := au.ListAudit(ctx, storage.AuditFilter{PlayerID: "a1"}, 10)
+	require.NoError(t, err)
+	require.Len(t, evs, 1)
+}
+
 // Identities checks st, opened on a database that held OldAccounts at
 // migration 0001: each account has its primary identity, linked when it was
 // created, found by GetAccountByLink, unique like any other, and the

@@ -1,0 +1,4 @@
+package sqlite
+
+// SearchSQL is SearchNicknames' statement.
+func SearchSQL(bounded bool) string { return searchSQL(bounded) }
