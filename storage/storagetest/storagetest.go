@@ -38,8 +38,9 @@
 //   - A store that implements storage.Refresher is checked for it too (the
 //     Refresher part); for one that does not, that part only logs so. The
 //     same goes for storage.Identities (the Identities part, which
-//     RunIdentities runs alone), storage.Directory, storage.Eraser and
-//     storage.Audit (the Directory, Eraser and Audit parts).
+//     RunIdentities runs alone), storage.Registrar (the Registrar part),
+//     storage.Directory, storage.Eraser and storage.Audit (the Directory,
+//     Eraser and Audit parts).
 //
 // The suite is hermetic: it needs nothing but the store, never sleeps, and
 // passes every time as "now" explicitly. Concurrent subtests race real
@@ -71,6 +72,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("Rotation", s.rotation)
 	t.Run("Refresher", s.refresher)
 	t.Run("Identities", s.identities)
+	t.Run("Registrar", s.registrar)
 	t.Run("Directory", s.directory)
 	t.Run("Eraser", s.eraser)
 	t.Run("Audit", s.audit)
