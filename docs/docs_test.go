@@ -16,8 +16,8 @@ func TestOpenAPIJSON(t *testing.T) {
 		t.Fatal(err)
 	}
 	var doc struct {
-		OpenAPI string `json:"openapi"`
-		Paths map[string]map[string]json.RawMessage `json:"paths"`
+		OpenAPI string                                `json:"openapi"`
+		Paths   map[string]map[string]json.RawMessage `json:"paths"`
 	}
 	var alias struct {
 		OperationID string         `json:"operationId"`
