@@ -104,3 +104,78 @@ func TestOpenAPIServed(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenAPIErrorCodes checks the document's error answers against the
+// code table (Sentinels) and the legacy codes (LegacyCodes): ErrorCode's
+// values are both sets exactly; every error response of every operation
+// lists its codes; each code is answered with its table status; under
+// /auth/ each contract code that has a legacy number lists that number too
+// (and no number without its code), while the admin API, which always
+// answers the contract codes, lists none.
+func TestOpenAPIErrorCodes(t *testing.T) {
+	c, err := openapitest.Shared()
+	if err != nil {
+		t.Fatal(err)
+	}
+	status := map[string]int{}
+	legacyOf := map[string]string{}
+	want := map[string]bool{}
+	for _, e := range Sentinels() {
+		status[e.Code] = e.Status
+		want[e.Code] = true
+		if l, _ := LegacyCodes.Code(e.Code); l != e.Code {
+			legacyOf[e.Code] = l
+			want[l] = true
+		}
+	}
+	got := map[string]bool{}
+	for _, v := range c.Doc.Components.Schemas["ErrorCode"].Value.Enum {
+		got[fmt.Sprint(v)] = true
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("ErrorCode's values are %v; the code table and the legacy codes are %v", got, want)
+	}
+	responses := 0
+	for _, path := range c.Doc.Paths.InMatchingOrder() {
+		legacy := strings.HasPrefix(path, mount+"/")
+		for method, op := range c.Doc.Paths.Value(path).Operations() {
+			for st, ref := range op.Responses.Map() {
+				if st[0] != '4' && st[0] != '5' || ref.Value.Content.Get("application/json") == nil {
+					continue
+				}
+				where := method + " " + path + " " + st
+				sch := ref.Value.Content.Get("application/json").Schema.Value
+				if len(sch.AllOf) != 2 || sch.AllOf[1].Value.Properties["ErrorCode"] == nil {
+					t.Errorf("%s: not BaseResponse with its list of codes", where)
+					continue
+				}
+				responses++
+				listed := map[string]bool{}
+				for _, v := range sch.AllOf[1].Value.Properties["ErrorCode"].Value.Enum {
+					listed[fmt.Sprint(v)] = true
+				}
+				for code := range listed {
+					if s, ok := status[code]; ok {
+						if fmt.Sprint(s) != st && !(code == CodeInvalidRequest && (st == "404" || st == "405" || st == "413")) {
+							t.Errorf("%s lists %s, which the table answers %d", where, code, s)
+						}
+						if l := legacyOf[code]; l != "" && legacy && !listed[l] {
+							t.Errorf("%s lists %s without its legacy code %s", where, code, l)
+						}
+						continue
+					}
+					ok := false
+					for contract, l := range legacyOf {
+						ok = ok || l == code && listed[contract]
+					}
+					if !ok || !legacy {
+						t.Errorf("%s lists %s, no legacy code of a code it lists (or the admin API, which has none)", where, code)
+					}
+				}
+			}
+		}
+	}
+	if responses < 100 {
+		t.Errorf("only %d error responses found", responses)
+	}
+}
