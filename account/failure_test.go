@@ -460,14 +460,23 @@ func flows() []flow {
 // it was, no event went out, and the same request then succeeds.
 //
 // The refresh flows run twice: with the store's Refresher (the memory
-// store's one-step refresh, whose one call can fail too) and without it.
+// store's one-step refresh, whose one call can fail too) and without it; so
+// do the flows that create an account, with the store's Registrar and
+// without it.
 func TestStoreFailureAtEveryStep(t *testing.T) {
 	var all []flow
 	for _, fl := range flows() {
 		all = append(all, fl)
-		if strings.HasPrefix(fl.name, "refresh") {
+		without := ""
+		switch {
+		case strings.HasPrefix(fl.name, "refresh"):
+			without = " without Refresher"
+		case fl.status == http.StatusCreated:
+			without = " without Registrar"
+		}
+		if without != "" {
 			slow := fl
-			slow.name += " without Refresher"
+			slow.name += without
 			slow.opts = append(slices.Clone(fl.opts), slowRefresh)
 			all = append(all, slow)
 		}
@@ -578,4 +587,39 @@ func TestStoreFailuresLogThrottled(t *testing.T) {
 	require.ErrorIs(t, err, ErrUnavailable)
 	assert.Len(t, errorLines(), 2)
 	assert.Contains(t, e.logs.String(), "request ended before it was answered")
+}
+
+// TestSignUpWritesOnce: on a store that implements storage.Registrar, a
+// sign-in that creates an account writes once — one commit on a database —
+// and on one that does not, the account and then the session.
+func TestSignUpWritesOnce(t *testing.T) {
+	writes := func(ops []string) []string {
+		var w []string
+		for _, op := range ops {
+			if strings.HasPrefix(op, "Create") || op == "Register" {
+				w = append(w, op)
+			}
+		}
+		return w
+	}
+	for _, c := range []struct {
+		name string
+		opts []func(*envConfig)
+		want []string
+	}{
+		{"Registrar", nil, []string{"Register"}},
+		{"without Registrar", []func(*envConfig){slowRefresh}, []string{"CreateAccount", "CreateSession"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t, c.opts...)
+			e.fault.arm(0) // count the calls, fail none
+			e.guest("dev-a")
+			assert.Equal(t, c.want, writes(e.fault.calledOps()), "guest sign-up")
+			e.fault.disarm()
+			e.fault.arm(0)
+			e.signUp("dev-b")
+			assert.Equal(t, c.want, writes(e.fault.calledOps()), "email sign-up")
+			e.fault.disarm()
+		})
+	}
 }

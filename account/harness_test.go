@@ -343,12 +343,16 @@ func (f *faultStore) UnlinkIdentity(ctx context.Context, id, t string, promote *
 	return f.inner.(storage.Identities).UnlinkIdentity(ctx, id, t, promote, at)
 }
 
-// faultRefresher is a faultStore that passes storage.Refresher through too,
-// as the memory store under it implements it: the service then refreshes
-// the fast way, and the Refresh call can fail like any other.
+// faultRefresher is a faultStore that passes storage.Refresher and
+// storage.Registrar through too, as the memory store under it implements
+// them: the service then refreshes and signs up the one-step way, as on the
+// shipped backends, and those calls can fail like any other.
 type faultRefresher struct{ *faultStore }
 
-var _ storage.Refresher = faultRefresher{}
+var (
+	_ storage.Refresher = faultRefresher{}
+	_ storage.Registrar = faultRefresher{}
+)
 
 func (f faultRefresher) Refresh(ctx context.Context, id string, r storage.Rotation) (storage.RefreshState, error) {
 	if err := f.step("Refresh"); err != nil {
@@ -357,9 +361,22 @@ func (f faultRefresher) Refresh(ctx context.Context, id string, r storage.Rotati
 	return f.inner.(storage.Refresher).Refresh(ctx, id, r)
 }
 
+func (f faultRefresher) Register(ctx context.Context, a storage.Account, s storage.Session) error {
+	f.seen("account", a.ID)
+	f.seen("link", storage.Link{Type: a.LinkedType, ID: a.LinkedID})
+	f.seen("nick", a.Nickname)
+	f.seen("session", s.ID)
+	f.seen("device", s.DeviceID)
+	if err := f.step("Register"); err != nil {
+		return err
+	}
+	return f.inner.(storage.Registrar).Register(ctx, a, s)
+}
+
 // slowRefresh is a newEnv option: the service gets the bare faultStore,
-// which hides the memory store's Refresher, so a refresh takes the long way
-// as with a store that has none.
+// which hides the memory store's Refresher and Registrar, so a refresh
+// takes the long way, and a sign-up writes the account and then the
+// session, as with a store that has neither.
 func slowRefresh(c *envConfig) { c.store = c.fault }
 
 // calledOps returns the store calls made since the last arm.

@@ -48,6 +48,31 @@ func (s *Store) CreateAccount(ctx context.Context, a storage.Account) error {
 	return wrap("create account", err)
 }
 
+// Register implements storage.Registrar: the account, its primary identity
+// and its first session in one statement, so one round trip and one commit.
+// A new account has no other session to replace, and no concurrent write can
+// reach it before the commit: the account's lock that CreateSession takes is
+// not needed.
+func (s *Store) Register(ctx context.Context, a storage.Account, ss storage.Session) error {
+	p := a.Purchases
+	_, err := s.pool.Exec(ctx, s.q(`WITH a AS (
+			INSERT INTO gameauth_accounts (`+accountCols+`, nickname_key)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+			RETURNING id, linked_type, linked_id, created_at),
+		i AS (
+			INSERT INTO gameauth_identities (type, subject, account_id, linked_at)
+			SELECT linked_type, linked_id, id, created_at FROM a)
+		INSERT INTO gameauth_sessions (`+sessionCols+`)
+		SELECT $18, a.id, $19, $20, $21, $22, $23, $24, $25, $26, $27, $28 FROM a`),
+		a.ID, a.OpenID, a.LinkedType, a.LinkedID, a.PasswordHash, a.Nickname, a.Country, a.Timezone,
+		p.Count, p.CurrencyCode, p.TotalPrice, p.VoidedCount, p.VoidedCurrencyCode, p.VoidedTotalPrice,
+		tsArg(a.CreatedAt), tsArg(a.UpdatedAt), storage.NicknameKey(a.Nickname),
+		ss.ID, ss.DeviceID, ss.Platform, tsArg(ss.CreatedAt), tsArg(ss.ExpiresAt),
+		bytesArg(ss.RefreshHash), bytesArg(ss.PrevRefreshHash), ss.Generation, tsArg(ss.RotatedAt),
+		tsArg(ss.RevokedAt), string(ss.RevokeReason))
+	return wrap("register", err)
+}
+
 // GetAccount implements storage.Accounts.
 func (s *Store) GetAccount(ctx context.Context, id string) (storage.Account, error) {
 	a, err := scanAccount(s.pool.QueryRow(ctx, s.q(`SELECT `+accountCols+` FROM gameauth_accounts WHERE id = $1`), id))

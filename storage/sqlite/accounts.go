@@ -33,22 +33,37 @@ func scanAccount(sc scanner) (storage.Account, error) {
 
 // CreateAccount implements storage.Accounts.
 func (s *Store) CreateAccount(ctx context.Context, a storage.Account) error {
+	return wrap("create account", s.tx(ctx, func(tx *sql.Tx) error { return insertAccount(ctx, tx, a) }))
+}
+
+// insertAccount writes a new account and its primary identity in tx.
+func insertAccount(ctx context.Context, tx *sql.Tx, a storage.Account) error {
 	p := a.Purchases
+	_, err := tx.ExecContext(ctx, `INSERT INTO accounts (`+accountCols+`, nickname_key)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, a.OpenID, a.LinkedType, a.LinkedID, a.PasswordHash, a.Nickname, a.Country, a.Timezone,
+		p.Count, p.CurrencyCode, p.TotalPrice, p.VoidedCount, p.VoidedCurrencyCode, p.VoidedTotalPrice,
+		micros(a.CreatedAt), micros(a.UpdatedAt), storage.NicknameKey(a.Nickname))
+	if isUnique(err) {
+		return accountConflict(ctx, tx, "", a.LinkedType, a.LinkedID, storage.NicknameKey(a.Nickname), a.ID)
+	}
+	if err != nil {
+		return err
+	}
+	return insertIdentity(ctx, tx, a.ID, storage.Identity{Type: a.LinkedType, Subject: a.LinkedID, LinkedAt: a.CreatedAt})
+}
+
+// Register implements storage.Registrar: the account, its primary identity
+// and its first session in one transaction.
+func (s *Store) Register(ctx context.Context, a storage.Account, ss storage.Session) error {
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO accounts (`+accountCols+`, nickname_key)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			a.ID, a.OpenID, a.LinkedType, a.LinkedID, a.PasswordHash, a.Nickname, a.Country, a.Timezone,
-			p.Count, p.CurrencyCode, p.TotalPrice, p.VoidedCount, p.VoidedCurrencyCode, p.VoidedTotalPrice,
-			micros(a.CreatedAt), micros(a.UpdatedAt), storage.NicknameKey(a.Nickname))
-		if isUnique(err) {
-			return accountConflict(ctx, tx, "", a.LinkedType, a.LinkedID, storage.NicknameKey(a.Nickname), a.ID)
-		}
-		if err != nil {
+		if err := insertAccount(ctx, tx, a); err != nil {
 			return err
 		}
-		return insertIdentity(ctx, tx, a.ID, storage.Identity{Type: a.LinkedType, Subject: a.LinkedID, LinkedAt: a.CreatedAt})
+		_, err := insertSession(ctx, tx, ss, 0)
+		return err
 	})
-	return wrap("create account", err)
+	return wrap("register", err)
 }
 
 // accountConflict names the unique field a write to account self collided

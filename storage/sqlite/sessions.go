@@ -35,33 +35,40 @@ func scanSession(sc scanner) (storage.Session, error) {
 // CreateSession implements storage.Sessions.
 func (s *Store) CreateSession(ctx context.Context, ss storage.Session, keep int) ([]string, error) {
 	var replaced []string
-	err := s.tx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			ss.ID, ss.AccountID, ss.DeviceID, ss.Platform, micros(ss.CreatedAt), micros(ss.ExpiresAt),
-			bytesArg(ss.RefreshHash), bytesArg(ss.PrevRefreshHash), ss.Generation, micros(ss.RotatedAt),
-			micros(ss.RevokedAt), string(ss.RevokeReason))
-		if isUnique(err) {
-			return storage.Conflict(storage.FieldID)
-		}
-		if err != nil || keep <= 0 {
-			return err
-		}
-		// The newest keep-1 other live sessions stay; the rest are replaced.
-		replaced, err = ids(ctx, tx, `UPDATE sessions SET revoked_at = ?, revoke_reason = ?
-			WHERE id IN (
-				SELECT id FROM sessions
-				WHERE account_id = ? AND revoked_at IS NULL AND id <> ?
-				ORDER BY created_at DESC, rowid DESC
-				LIMIT -1 OFFSET ?)
-			RETURNING id`,
-			micros(ss.CreatedAt), string(storage.ReasonReplaced), ss.AccountID, ss.ID, keep-1)
+	err := s.tx(ctx, func(tx *sql.Tx) (err error) {
+		replaced, err = insertSession(ctx, tx, ss, keep)
 		return err
 	})
 	if err != nil {
 		return nil, wrap("create session", err)
 	}
 	return replaced, nil
+}
+
+// insertSession writes a new session in tx and, when keep > 0, replaces
+// the account's other live sessions but the newest keep-1, returning their
+// IDs.
+func insertSession(ctx context.Context, tx *sql.Tx, ss storage.Session, keep int) ([]string, error) {
+	_, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		ss.ID, ss.AccountID, ss.DeviceID, ss.Platform, micros(ss.CreatedAt), micros(ss.ExpiresAt),
+		bytesArg(ss.RefreshHash), bytesArg(ss.PrevRefreshHash), ss.Generation, micros(ss.RotatedAt),
+		micros(ss.RevokedAt), string(ss.RevokeReason))
+	if isUnique(err) {
+		return nil, storage.Conflict(storage.FieldID)
+	}
+	if err != nil || keep <= 0 {
+		return nil, err
+	}
+	// The newest keep-1 other live sessions stay; the rest are replaced.
+	return ids(ctx, tx, `UPDATE sessions SET revoked_at = ?, revoke_reason = ?
+		WHERE id IN (
+			SELECT id FROM sessions
+			WHERE account_id = ? AND revoked_at IS NULL AND id <> ?
+			ORDER BY created_at DESC, rowid DESC
+			LIMIT -1 OFFSET ?)
+		RETURNING id`,
+		micros(ss.CreatedAt), string(storage.ReasonReplaced), ss.AccountID, ss.ID, keep-1)
 }
 
 // GetSession implements storage.Sessions.

@@ -38,7 +38,7 @@
 //   - A store that implements storage.Refresher is checked for it too (the
 //     Refresher part); for one that does not, that part only logs so. The
 //     same goes for storage.Identities (the Identities part, which
-//     RunIdentities runs alone).
+//     RunIdentities runs alone) and storage.Registrar (the Registrar part).
 //
 // The suite is hermetic: it needs nothing but the store, never sleeps, and
 // passes every time as "now" explicitly. Concurrent subtests race real
@@ -70,6 +70,7 @@ func Run(t *testing.T, newStore func(t *testing.T) storage.Store) {
 	t.Run("Rotation", s.rotation)
 	t.Run("Refresher", s.refresher)
 	t.Run("Identities", s.identities)
+	t.Run("Registrar", s.registrar)
 	t.Run("Revocation", s.revocation)
 	t.Run("ChangeFeed", s.changeFeed)
 	t.Run("DeleteSessionsBefore", s.deleteSessionsBefore)

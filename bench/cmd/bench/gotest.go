@@ -18,13 +18,18 @@ import (
 // goes to stderr as it comes. The benchmarks that need PostgreSQL get this
 // run's DSN, or none, through GAMEAUTH_TEST_POSTGRES.
 func (rn *runner) goBench(pkg, pattern string) (gobench.Set, error) {
-	args := []string{"test", "-run", "^$", "-bench", pattern, "-benchmem", "-count", strconv.Itoa(rn.plan.count)}
+	return rn.goBenchIn(rn.mods.bench, pkg, pattern, rn.plan.count)
+}
+
+// goBenchIn is goBench for a package of the module in dir, count runs.
+func (rn *runner) goBenchIn(dir, pkg, pattern string, count int) (gobench.Set, error) {
+	args := []string{"test", "-run", "^$", "-bench", pattern, "-benchmem", "-count", strconv.Itoa(count)}
 	if rn.plan.benchtime != "" {
 		args = append(args, "-benchtime", rn.plan.benchtime)
 	}
 	args = append(args, pkg)
 	cmd := exec.CommandContext(rn.ctx, "go", args...)
-	cmd.Dir = rn.mods.bench
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GAMEAUTH_TEST_POSTGRES="+rn.dsn)
 	var out bytes.Buffer
 	cmd.Stdout = io.MultiWriter(&out, os.Stderr)

@@ -78,7 +78,7 @@ func quickPlan() plan {
 }
 
 // allParts are the parts -only can pick.
-var allParts = []string{"middleware", "tokens", "storage", "memory", "me", "refresh", "signin", "growth"}
+var allParts = []string{"middleware", "tokens", "storage", "memory", "me", "refresh", "signin", "baseline", "growth", "cache"}
 
 func run() error {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
@@ -132,7 +132,7 @@ func run() error {
 		OSArch: runtime.GOOS + "/" + runtime.GOARCH, GoVersion: runtime.Version(),
 		Start: time.Now(), LoadStart: loadAvg(),
 	}
-	if *dsn != "" && (runs("refresh") || runs("growth")) {
+	if *dsn != "" && (runs("refresh") || runs("baseline") || runs("growth")) {
 		r.Machine.Postgres = postgresVersion(ctx, *dsn)
 	}
 	logf("start: %s, load %s", r.Machine.CPU, r.Machine.LoadStart)
@@ -141,10 +141,10 @@ func run() error {
 	// Go benchmarks first, in child processes, while this one idles; then
 	// memory, before any server has run in this process; then end to end.
 	// The report shows them in reading order.
-	order := []string{"middleware", "tokens", "storage", "me", "refresh", "signin", "growth", "memory"}
+	order := []string{"middleware", "tokens", "cache", "storage", "me", "refresh", "signin", "baseline", "growth", "memory"}
 	parts := map[string]func() (section, []target, error){
 		"middleware": rn.middleware, "tokens": rn.tokens, "storage": rn.storage, "memory": rn.memory,
-		"me": rn.me, "refresh": rn.refresh, "signin": rn.signin, "growth": rn.growth,
+		"me": rn.me, "refresh": rn.refresh, "signin": rn.signin, "baseline": rn.baseline, "growth": rn.growth, "cache": rn.cacheMemory,
 	}
 	done := map[string]section{}
 	var failures []string
@@ -212,6 +212,16 @@ func (rn *runner) middleware() (section, []target, error) {
 // storage runs the backends' benchmarks (package storagebench):
 // BenchmarkRotate (16 concurrent callers), BenchmarkRefresh and
 // BenchmarkGetAccount, each on memory, SQLite and, with a DSN, PostgreSQL.
+// cacheMemory runs BenchmarkCacheMemory once: it measures bytes, which do
+// not vary from run to run as times do.
+func (rn *runner) cacheMemory() (section, []target, error) {
+	set, err := rn.goBenchIn(rn.mods.lib, "./tokens", "^BenchmarkCacheMemory$", 1)
+	if err != nil {
+		return section{}, nil, err
+	}
+	return cacheMemorySection(set)
+}
+
 func (rn *runner) storage() (section, []target, error) {
 	pattern := "^Benchmark(Rotate|Refresh|GetAccount)$"
 	if rn.dsn == "" {
@@ -304,6 +314,21 @@ func (rn *runner) signin() (section, []target, error) {
 	}
 	s, t := signinSection(rn.plan.e2e, si)
 	return s, []target{t}, nil
+}
+
+// baseline runs the before-and-after part: the first wave's game server
+// against this one, on PostgreSQL.
+func (rn *runner) baseline() (section, []target, error) {
+	var r baselineResult
+	err := errNoPostgres
+	if rn.dsn != "" {
+		err = rn.profile("baseline", func() (err error) { r, err = benchBaseline(rn.ctx, rn.plan.e2e, rn.mods.lib, rn.dsn); return err })
+	}
+	s, ts := baselineSection(rn.plan.e2e, r, err)
+	if errors.Is(err, errNoPostgres) {
+		err = nil
+	}
+	return s, ts, err
 }
 
 func (rn *runner) growth() (section, []target, error) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -22,11 +23,12 @@ func stats(set gobench.Set, names ...string) ([]*gobench.Stat, error) {
 
 // middlewareSection quotes BenchmarkMiddleware (bench/middleware).
 func middlewareSection(set gobench.Set, count int) (section, []target, error) {
-	st, err := stats(set, "Middleware/none", "Middleware/cached", "Middleware/uncached", "Middleware/golang-jwt")
+	st, err := stats(set, "Middleware/none", "Middleware/cached", "Middleware/uncached", "Middleware/golang-jwt",
+		"Middleware/floor-context", "Middleware/floor-ed25519")
 	if err != nil {
 		return section{}, nil, err
 	}
-	none, cached, uncached, jwt := st[0], st[1], st[2], st[3]
+	none, cached, uncached, jwt, floorCtx, floorSig := st[0], st[1], st[2], st[3], st[4], st[5]
 	s := section{
 		Title: "Middleware overhead on a trivial handler",
 		Text: []string{
@@ -35,7 +37,10 @@ func middlewareSection(set gobench.Set, count int) (section, []target, error) {
 				"(verified-token cache, revocation view holding 10,000 revoked sessions) with a token it verified before (`cached`) " +
 				"or with a token it has never seen, a fresh one per iteration, all issued before the timer starts (`uncached`); " +
 				"and behind the middleware a user would write with golang-jwt/v5 instead (`golang-jwt`: `ParseWithClaims` with a key " +
-				"function by `kid`, EdDSA only, iss, aud and exp checked, claims put in the context).",
+				"function by `kid`, EdDSA only, iss, aud and exp checked, claims put in the context). " +
+				"Two floors are measured beside them: `floor-context`, the handler behind a middleware that only puts a value in a copy " +
+				"of the request's context (the request copy and the context value net/http imposes on any middleware that hands a player " +
+				"on), and `floor-ed25519`, the handler after one `crypto/ed25519` verification of the token's signature.",
 			fmt.Sprintf("Each benchmark ran %d times in this run; the table quotes the fastest run (noise on a shared machine only adds time) and the median.", count),
 		},
 	}
@@ -52,15 +57,67 @@ func middlewareSection(set gobench.Set, count int) (section, []target, error) {
 		Header: []string{"variant", " time/op (fastest)", " time/op (median)", " B/op", " allocs/op", " over `none`", " × `golang-jwt`"},
 		Rows:   rows,
 	}}
-	delta := cached.Min() - none.Min()
+	delta, floor := cached.Min()-none.Min(), floorCtx.Min()-none.Min()
+	s.Notes = append(s.Notes, fmt.Sprintf("A cached request costs +%s over `none`, of which +%s is the request copy and context value "+
+		"(`floor-context`): authenticating it (the token from the header, the cache's lookup, the revocation view's) is the other %s.",
+		fmtNs(delta), fmtNs(floor), fmtNs(delta-floor)))
 	targets := []target{
-		check("Middleware, cached token", "≤ 1 µs over `none`",
-			fmt.Sprintf("+%s (%s vs %s)", fmtNs(delta), fmtNs(cached.Min()), fmtNs(none.Min())), delta <= 1000),
-		check("Middleware, token never seen", "faster than the golang-jwt middleware",
+		check("Middleware, cached token", "≤ +350 ns over `none` and ≤ 2 allocations",
+			fmt.Sprintf("+%s (%s vs %s), %.0f allocations; the net/http floor alone is +%s", fmtNs(delta), fmtNs(cached.Min()),
+				fmtNs(none.Min()), cached.Allocs, fmtNs(floor)), delta <= 350 && cached.Allocs <= 2),
+		check("Middleware, token never seen", "≤ 1.10× one Ed25519 verification (`floor-ed25519`)",
+			fmt.Sprintf("%s vs %s (%s)", fmtNs(uncached.Min()), fmtNs(floorSig.Min()), fmtRatio(uncached.Min(), floorSig.Min())),
+			uncached.Min() <= 1.10*floorSig.Min()),
+		check("Middleware, token never seen, against golang-jwt", "faster than the golang-jwt middleware",
 			fmt.Sprintf("%s vs %s (%s)", fmtNs(uncached.Min()), fmtNs(jwt.Min()), fmtRatio(uncached.Min(), jwt.Min())),
 			uncached.Min() < jwt.Min()),
 	}
 	return s, targets, nil
+}
+
+// cacheMemorySection quotes BenchmarkCacheMemory (the tokens package):
+// the live heap the verified-token cache keeps per entry.
+func cacheMemorySection(set gobench.Set) (section, []target, error) {
+	s := section{
+		Title: "Verified-token cache: bytes per entry",
+		Text: []string{
+			"`BenchmarkCacheMemory` (`go test -run '^$' -bench '^BenchmarkCacheMemory$' ./tokens`, in the library's module) fills a cache " +
+				"to its default bound with distinct tokens as an `Issuer` makes them (546 bytes each), their claims handed over as `Verify` " +
+				"hands them (every string a fresh allocation), and reports the live heap after a full collection per entry held (`B/entry`). " +
+				"`per-session=1` gives every token its own player and session, nothing to share; `per-session=4` makes as many tokens from a " +
+				"quarter as many sessions, four each, put in turn as their refreshes come, so that a session's tokens share its player's " +
+				"strings. The references, measured in the same run with the same entries: `go-cache-token`, the go-cache keyed by the token " +
+				"itself that the cache replaced, and `go-cache-digest`, go-cache behind the same interface with the same 128-bit digest as key.",
+		},
+	}
+	rows := [][]string{}
+	byName := map[string]float64{}
+	for _, n := range set.Order {
+		st := set.By[n]
+		if !strings.HasPrefix(n, "CacheMemory/") {
+			continue
+		}
+		v, ok := st.Metrics["B/entry"]
+		if !ok {
+			return section{}, nil, fmt.Errorf("%s reported no B/entry", n)
+		}
+		byName[strings.TrimPrefix(n, "CacheMemory/")] = v
+		rows = append(rows, []string{"`" + strings.TrimPrefix(n, "CacheMemory/") + "`", fmt.Sprintf("%.1f", v),
+			groupThousands(int64(st.Metrics["entries"]))})
+	}
+	one, okOne := byName["per-session=1/bounded"]
+	four, okFour := byName["per-session=4/bounded"]
+	old := byName["per-session=1/go-cache-token"]
+	if !okOne || !okFour || old == 0 {
+		return section{}, nil, fmt.Errorf("BenchmarkCacheMemory: missing sub-benchmarks in %v", set.Order)
+	}
+	s.Tables = []table{{Header: []string{"cache", " B/entry", " entries"}, Rows: rows}}
+	s.Notes = []string{fmt.Sprintf("One token per session: %.1f B/entry against %.1f for the go-cache keyed by the token (%s). "+
+		"An entry is a 48-byte slot (the digest, times, a pointer to the claims); the rest is the claims the middleware hands on — "+
+		"the player's IDs, nickname, device — which with nothing to share cannot fit in 128 bytes on their own. "+
+		"With four tokens per session they are shared: %.1f B/entry.", one, old, fmtRatio(one, old), four)}
+	return s, []target{check("Verified-token cache, bytes per entry", "≤ 128 B, player strings shared where they repeat",
+		fmt.Sprintf("%.1f B at 4 tokens per session; %.1f B at 1 (was %.1f B)", four, one, old), four <= 128)}, nil
 }
 
 // tokensSection quotes the tokens benchmarks (bench/tokens), each beside its
@@ -80,9 +137,9 @@ func tokensSection(set gobench.Set, count int) (section, []target, error) {
 		check("`Verify`, token never seen, against golang-jwt", "faster than golang-jwt/v5",
 			fmt.Sprintf("%s vs %s (%s)", fmtNs(uncached.Min()), fmtNs(jwt.Min()), fmtRatio(uncached.Min(), jwt.Min())),
 			uncached.Min() < jwt.Min()),
-		check("`Verify`, cached token", "≤ 1 µs and ≤ 3 allocations",
+		check("`Verify`, cached token", "≤ 111 ns (the first wave's) and 0 allocations",
 			fmt.Sprintf("%s, %.0f allocations", fmtNs(cached.Min()), cached.Allocs),
-			cached.Min() <= 1000 && cached.Allocs <= 3),
+			cached.Min() < 111.5 && cached.Allocs == 0), // 111 ns as BENCHMARKS.md quoted it
 		check("`Issue`", "≤ 1.3× one Ed25519 signature",
 			fmt.Sprintf("%s vs %s (%s)", fmtNs(issue.Min()), fmtNs(signFloor.Min()), fmtRatio(issue.Min(), signFloor.Min())),
 			issue.Min() <= 1.3*signFloor.Min()),
@@ -397,4 +454,70 @@ func shortCount(n int) string {
 		return fmt.Sprintf("%dk", n/1000)
 	}
 	return groupThousands(int64(n))
+}
+
+// baselineSection compares the first wave's server with this one.
+func baselineSection(cfg e2eConfig, r baselineResult, err error) (section, []target) {
+	s := section{
+		Title: "Before and after: the first wave's game server against this one (PostgreSQL)",
+		Text: []string{
+			"The example game server (`examples/gameserver`) is built twice in this run: from revision `" + baselineRev[:7] +
+				"`, the end of the first wave (taken out of the repository's history with `git archive`), and from the working tree. " +
+				"Both run as processes of their own, with the same flags (`-postgres`, `-signin-limit 0`), each on a fresh PostgreSQL " +
+				"database of its own on the same server, and are driven by the same clients as the sections above " +
+				fmt.Sprintf("(%d clients, %s of warm-up and %s measured per run, %d interleaved rounds, median round quoted). ", cfg.Clients, cfg.Warmup, cfg.Duration, cfg.Rounds) +
+				"Server CPU is the server process's CPU time per request; PostgreSQL CPU is that of the database backends serving its " +
+				"database (from `/proc`), per request.",
+			"`GET /nickname` is an authenticated endpoint that reads the account: the first wave's server made five store queries for it " +
+				"(account, session, withdrawal, the player's and the device's blocks); this one checks the session, withdrawal and blocks " +
+				"in the revocation view and reads the account alone. A guest sign-up of a new device creates an account: the first wave " +
+				"committed the account and then the session, this server writes both in one statement (`storage.Registrar`).",
+		},
+	}
+	header := []string{"what", " clients", " requests", " throughput", " p50", " p99", " server CPU/request", " PostgreSQL CPU/request", " throughput × before"}
+	row := func(what string, l procLoad, ref *procLoad) []string {
+		vs := "–"
+		if ref != nil {
+			vs = fmtRatio(l.RPS(), ref.RPS())
+		}
+		return []string{what, fmt.Sprint(l.Clients), groupThousands(int64(l.Requests)), fmtRate(l.RPS()),
+			fmtDur(l.P(50)), fmtDur(l.P(99)), fmtDur(l.ServerCPU), fmtDur(l.DBCPU), vs}
+	}
+	goals := map[string]struct {
+		name, goal string
+		min        float64
+	}{
+		"`GET /nickname`": {"Authenticated read (`GET /nickname`) on PostgreSQL", "≥ 2× the first wave's throughput", 2},
+		"guest sign-up (`POST /guest/signin` of a new device)": {"Guest sign-up on PostgreSQL", "≥ 1.3× the first wave's throughput", 1.3},
+		"`POST /token/refresh`":                                {"`/token/refresh` on PostgreSQL, against the first wave", "no slower (≥ 0.95×)", 0.95},
+	}
+	var ts []target
+	tbl := table{Header: header}
+	for _, sc := range r.Scenarios {
+		tbl.Rows = append(tbl.Rows,
+			row(sc.Name+", first wave ("+baselineRev[:7]+")", sc.Before, nil),
+			row(sc.Name+", this server", sc.After, &sc.Before))
+		ratio := sc.After.RPS() / sc.Before.RPS()
+		s.Notes = append(s.Notes, fmt.Sprintf("%s: %s → %s (%s); PostgreSQL CPU per request %s → %s (%s); server CPU per request %s → %s.",
+			sc.Name, fmtRate(sc.Before.RPS()), fmtRate(sc.After.RPS()), fmtRatio(sc.After.RPS(), sc.Before.RPS()),
+			fmtDur(sc.Before.DBCPU), fmtDur(sc.After.DBCPU), fmtRatio(float64(sc.After.DBCPU), float64(sc.Before.DBCPU)),
+			fmtDur(sc.Before.ServerCPU), fmtDur(sc.After.ServerCPU)))
+		if g, ok := goals[sc.Name]; ok {
+			ts = append(ts, check(g.name, g.goal, fmt.Sprintf("%s (%s vs %s)", fmtRatio(sc.After.RPS(), sc.Before.RPS()),
+				fmtRate(sc.After.RPS()), fmtRate(sc.Before.RPS())), ratio >= g.min))
+		}
+	}
+	if len(tbl.Rows) > 0 {
+		s.Tables = append(s.Tables, tbl)
+	}
+	if err != nil {
+		s.Notes = append(s.Notes, "Not measured: "+err.Error())
+		for _, g := range goals {
+			if !slices.ContainsFunc(ts, func(t target) bool { return t.Name == g.name }) {
+				ts = append(ts, target{Name: g.name, Goal: g.goal, Measured: "not run", Status: notRun})
+			}
+		}
+		slices.SortFunc(ts, func(a, b target) int { return strings.Compare(a.Name, b.Name) })
+	}
+	return s, ts
 }

@@ -18,6 +18,9 @@ type Stat struct {
 	NsOp   []float64 // one per run, in the order they ran
 	BOp    float64   // of the fastest run
 	Allocs float64   // of the fastest run
+	// Metrics are the other units a benchmark reported (b.ReportMetric,
+	// e.g. "B/entry"), of the fastest run.
+	Metrics map[string]float64
 }
 
 // Min is the fastest run: on a shared machine noise only ever adds time.
@@ -64,6 +67,7 @@ func Parse(r io.Reader) (Set, error) {
 			}
 		}
 		var ns, bop, allocs float64
+		metrics := map[string]float64{}
 		seen := false
 		for i := 2; i+1 < len(f); i += 2 {
 			v, err := strconv.ParseFloat(f[i], 64)
@@ -77,6 +81,8 @@ func Parse(r io.Reader) (Set, error) {
 				bop = v
 			case "allocs/op":
 				allocs = v
+			default:
+				metrics[f[i+1]] = v
 			}
 		}
 		if !seen {
@@ -89,7 +95,7 @@ func Parse(r io.Reader) (Set, error) {
 			set.Order = append(set.Order, name)
 		}
 		if len(st.NsOp) == 0 || ns < st.Min() {
-			st.BOp, st.Allocs = bop, allocs
+			st.BOp, st.Allocs, st.Metrics = bop, allocs, metrics
 		}
 		st.NsOp = append(st.NsOp, ns)
 	}

@@ -42,6 +42,7 @@ func TestParse(t *testing.T) {
 	assert.Equal(t, []float64{59002, 58000}, r.NsOp, "custom metrics between the pairs do not shift them")
 	assert.InDelta(t, 2700, r.BOp, 1e-9, "B/op and allocs/op of the fastest run")
 	assert.InDelta(t, 34, r.Allocs, 1e-9)
+	assert.Equal(t, map[string]float64{"ops/s": 17241}, r.Metrics, "custom metrics of the fastest run")
 
 	i := set.By["Issue/eddsa"]
 	assert.InDelta(t, 30000, i.Median(), 1e-9)
