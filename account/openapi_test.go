@@ -138,6 +138,9 @@ func TestOpenAPIErrorCodes(t *testing.T) {
 	responses := 0
 	for _, path := range c.Doc.Paths.InMatchingOrder() {
 		legacy := strings.HasPrefix(path, mount+"/")
+		if !legacy && !strings.HasPrefix(path, "/admin/") {
+			continue // the probes: not the handlers' error table
+		}
 		for method, op := range c.Doc.Paths.Value(path).Operations() {
 			for st, ref := range op.Responses.Map() {
 				if st[0] != '4' && st[0] != '5' || ref.Value.Content.Get("application/json") == nil {
