@@ -37,8 +37,9 @@ const (
 var errorCodes = account.Codes()
 
 // successKeys are the top-level fields of docs/API.md's success shapes (and
-// of the game route's Player): every 2xx answer has one.
-var successKeys = []string{"Token", "Status", "Nickname", "Items", "keys", "UserUniqueID", "Identities"}
+// of the game route's Player, and the OpenAPI document's "openapi"): every 2xx
+// answer has one.
+var successKeys = []string{"Token", "Status", "Nickname", "Items", "keys", "UserUniqueID", "Identities", "openapi"}
 
 // FuzzHandler sends whole requests (method, target, header lines, body)
 // to a game server on gameauth.New with a real SQLite store: the account

@@ -565,3 +565,21 @@ func TestErrorTableMatchesCodes(t *testing.T) {
 	}
 	assert.ElementsMatch(t, Codes(), documented)
 }
+
+// TestNullBodyIsAnEmptyObject pins docs/API.md: an empty body and a JSON
+// null are an empty object; any other body that is not one object is 400.
+func TestNullBodyIsAnEmptyObject(t *testing.T) {
+	e := newEnv(t)
+	p := e.guest("dev-a")
+	for _, body := range []string{"", "null", "{}"} {
+		r := e.put("/email/signup", body)
+		requireError(t, r, http.StatusBadRequest, CodeInvalidRequest)
+		assert.Contains(t, r.str("Message"), "is required", "%q: a missing field, as for {}", body)
+		r = e.put("/token/status", body, bearerOpt(p.access))
+		assert.Equal(t, http.StatusOK, r.Status, "%q: no field is required: %s", body, r.Raw)
+	}
+	for _, body := range []string{"[]", `"x"`, "1", "true", "{} {}"} {
+		r := e.put("/token/status", body, bearerOpt(p.access))
+		requireError(t, r, http.StatusBadRequest, CodeInvalidRequest)
+	}
+}

@@ -2,6 +2,7 @@ package account
 
 import (
 	"context"
+	"net/http"
 	"time"
 
 	"github.com/gameauth/gameauth/storage"
@@ -31,4 +32,16 @@ func (s *Service) HashRuns() int64 { return s.hasher.runs.Load() }
 // PlayerAt is a as the contract shows it at, in zone tz.
 func (s *Service) PlayerAt(a storage.Account, tz string, at time.Time) Player {
 	return s.player(a, tz, at)
+}
+
+// HandlerRoutes are the paths h (a NewHandler) serves and each one's
+// methods: the route table it is built from.
+func HandlerRoutes(h http.Handler) map[string][]string {
+	out := map[string][]string{}
+	for path, e := range h.(*handler).routes {
+		for m := range e.methods {
+			out[path] = append(out[path], m)
+		}
+	}
+	return out
 }

@@ -10,7 +10,10 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
+
+	"github.com/gameauth/gameauth/docs"
 )
 
 // MaxBodyBytes is the largest request body the handler reads (docs/API.md: 64
@@ -157,7 +160,26 @@ func NewHandler(s *Service, auth Authenticator, cfg HandlerConfig) http.Handler 
 		return ok(identitiesBody(ids), err)
 	})}, "/identities")
 	h.add(map[string]handlerFunc{get: h.jwks}, "/.well-known/jwks.json")
+	h.add(map[string]handlerFunc{get: openAPI}, "/openapi.json")
 	return h
+}
+
+// openAPIJSON is docs/openapi.yaml as JSON, converted once.
+var openAPIJSON = sync.OnceValues(docs.OpenAPIJSON)
+
+// openAPI serves the OpenAPI document of the handler and the admin API.
+func openAPI(w http.ResponseWriter, _ *http.Request) error {
+	body, err := openAPIJSON()
+	if err != nil {
+		return ErrUnavailable.with("the API document could not be read")
+	}
+	hd := w.Header()
+	hd.Set("Content-Type", "application/json; charset=utf-8")
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(body)
+	return nil
 }
 
 // handlerFunc serves one method of an endpoint; an error it returns is

@@ -583,16 +583,20 @@ func header(k, v string) reqOpt { return func(r *http.Request) { r.Header.Add(k,
 // call sends body (a string is sent as is, anything else as JSON).
 func (e *env) call(method, path string, body any, opts ...reqOpt) resp {
 	e.t.Helper()
-	var rd io.Reader
+	var data []byte
 	switch b := body.(type) {
 	case nil:
 	case string:
-		rd = strings.NewReader(b)
+		data = []byte(b)
 	case []byte:
-		rd = bytes.NewReader(b)
+		data = b
 	default:
-		data, err := json.Marshal(b)
+		var err error
+		data, err = json.Marshal(b)
 		require.NoError(e.t, err)
+	}
+	var rd io.Reader
+	if body != nil {
 		rd = bytes.NewReader(data)
 	}
 	req := httptest.NewRequest(method, path, rd)
@@ -604,6 +608,7 @@ func (e *env) call(method, path string, body any, opts ...reqOpt) resp {
 	rec := httptest.NewRecorder()
 	e.h.ServeHTTP(rec, req)
 	out := resp{Status: rec.Code, Header: rec.Header(), Raw: rec.Body.String()}
+	checkOpenAPI(e.t, req, data, rec)
 	if strings.HasPrefix(rec.Header().Get("Content-Type"), "application/json") {
 		require.NoError(e.t, json.Unmarshal(rec.Body.Bytes(), &out.Body), "body: %s", rec.Body.String())
 	}

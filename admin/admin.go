@@ -66,18 +66,9 @@ type Config struct {
 func NewHandler(svc *account.Service, cfg Config) http.Handler {
 	h := &handler{svc: svc, cfg: cfg}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /players", h.search)
-	mux.HandleFunc("GET /players/{id}", h.player)
-	mux.HandleFunc("GET /players/{id}/export", h.export)
-	mux.HandleFunc("POST /players/{id}/block", h.block(svc.BlockPlayer))
-	mux.HandleFunc("DELETE /players/{id}/block", h.done(svc.UnblockPlayer, "UNBLOCKED"))
-	mux.HandleFunc("POST /devices/{id}/block", h.block(svc.BlockDevice))
-	mux.HandleFunc("DELETE /devices/{id}/block", h.done(svc.UnblockDevice, "UNBLOCKED"))
-	mux.HandleFunc("POST /players/{id}/revoke", h.done(svc.RevokePlayerSessions, "REVOKED"))
-	mux.HandleFunc("POST /sessions/{id}/revoke", h.done(svc.RevokeSession, "REVOKED"))
-	mux.HandleFunc("POST /players/{id}/restore", h.done(svc.RestorePlayer, "RESTORED"))
-	mux.HandleFunc("POST /keys/rotate", h.rotate)
-	mux.HandleFunc("GET /audit", h.audit)
+	for _, rt := range h.routes() {
+		mux.HandleFunc(rt.pattern, rt.serve)
+	}
 	api := account.JSONRefusals(mux)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if cfg.Console != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) && consolePath(r.URL.Path) {
@@ -99,6 +90,32 @@ func NewHandler(svc *account.Service, cfg Config) http.Handler {
 		}
 		api.ServeHTTP(w, r.WithContext(account.WithOperator(r.Context(), operator)))
 	})
+}
+
+// route is one endpoint of the API: its ServeMux pattern and its handler.
+type route struct {
+	pattern string
+	serve   http.HandlerFunc
+}
+
+// routes are the API's endpoints, the table NewHandler builds its mux from
+// (docs/API.md "Admin API"; docs/openapi.yaml, checked against this list).
+func (h *handler) routes() []route {
+	svc := h.svc
+	return []route{
+		{"GET /players", h.search},
+		{"GET /players/{id}", h.player},
+		{"GET /players/{id}/export", h.export},
+		{"POST /players/{id}/block", h.block(svc.BlockPlayer)},
+		{"DELETE /players/{id}/block", h.done(svc.UnblockPlayer, "UNBLOCKED")},
+		{"POST /devices/{id}/block", h.block(svc.BlockDevice)},
+		{"DELETE /devices/{id}/block", h.done(svc.UnblockDevice, "UNBLOCKED")},
+		{"POST /players/{id}/revoke", h.done(svc.RevokePlayerSessions, "REVOKED")},
+		{"POST /sessions/{id}/revoke", h.done(svc.RevokeSession, "REVOKED")},
+		{"POST /players/{id}/restore", h.done(svc.RestorePlayer, "RESTORED")},
+		{"POST /keys/rotate", h.rotate},
+		{"GET /audit", h.audit},
+	}
 }
 
 // consolePath reports whether path is the console's: the root and its

@@ -63,10 +63,11 @@ type reply struct {
 func (s *server) do(method, path, bearer string, body any) reply {
 	s.t.Helper()
 	var rd io.Reader
+	var sent []byte
 	if body != nil {
 		b, err := json.Marshal(body)
 		require.NoError(s.t, err)
-		rd = bytes.NewReader(b)
+		rd, sent = bytes.NewReader(b), b
 	}
 	req, err := http.NewRequest(method, s.url+path, rd)
 	require.NoError(s.t, err)
@@ -77,6 +78,7 @@ func (s *server) do(method, path, bearer string, body any) reply {
 	require.NoError(s.t, err)
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
+	checkOpenAPI(s.t, req, sent, res, raw)
 	var m map[string]any
 	_ = json.Unmarshal(raw, &m)
 	return reply{res.StatusCode, m, string(raw)}

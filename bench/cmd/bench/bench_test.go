@@ -326,14 +326,18 @@ func TestRefreshSection(t *testing.T) {
 	res := func(backend string, rps int) refreshResult {
 		return refreshResult{Backend: backend, HTTP: lat(time.Millisecond, rps), StoreCalls: lat(time.Millisecond, 2*rps), Rotate: lat(time.Millisecond, 6*rps)}
 	}
-	s, tgt := refreshSection(e2eConfig{}, []refreshResult{res("SQLite", 9000)}, errNoPostgres)
+	s, tgts := refreshSection(e2eConfig{}, []refreshResult{res("SQLite", 9000)}, errNoPostgres)
+	tgt := tgts[0]
 	assert.Equal(t, notRun, tgt.Status, "SQLite alone does not decide the PostgreSQL target")
 	assert.Len(t, s.Tables, 1)
 
-	_, tgt = refreshSection(e2eConfig{}, []refreshResult{res("SQLite", 9000), res("PostgreSQL", 2600)}, nil)
+	_, tgts = refreshSection(e2eConfig{}, []refreshResult{res("SQLite", 9000), res("PostgreSQL", 2600)}, nil)
+	tgt = tgts[0]
 	assert.Equal(t, missed, tgt.Status)
 	assert.Contains(t, tgt.Measured, "2,600/s")
-	s, tgt = refreshSection(e2eConfig{}, []refreshResult{res("PostgreSQL", 5000)}, nil)
+	s, tgts = refreshSection(e2eConfig{}, []refreshResult{res("PostgreSQL", 5000)}, nil)
+	tgt = tgts[0]
+	assert.Equal(t, notRun, tgts[1].Status, "no audit-log figure without a server without it")
 	assert.Equal(t, met, tgt.Status)
 	assert.Contains(t, s.Notes[0], "the five reads before the rotation take 66.7%")
 	assert.Len(t, s.Tables[0].Rows, 3, "no Refresh row for a store without one")
@@ -353,6 +357,16 @@ func TestRefreshSection(t *testing.T) {
 	assert.Contains(t, s.Tables[0].Rows[4][0], "`RefreshBatch(1)`")
 	assert.Equal(t, "0.400× of the batched endpoint", s.Tables[0].Rows[4][7])
 	assert.Contains(t, s.Notes[0], "batching takes the endpoint from 2,000/s (each refresh its own statement) to 5,000/s (2.50×)")
+
+	bare := lat(time.Millisecond, 5100)
+	one.NoAudit = &bare
+	s, tgts = refreshSection(e2eConfig{}, []refreshResult{one}, nil)
+	require.Len(t, s.Tables[0].Rows, 6)
+	assert.Equal(t, "0.980× (the audited endpoint × this)", s.Tables[0].Rows[5][7])
+	assert.Equal(t, met, tgts[1].Status, "98% of the throughput without the audit log")
+	bare = lat(time.Millisecond, 5300)
+	_, tgts = refreshSection(e2eConfig{}, []refreshResult{one}, nil)
+	assert.Equal(t, missed, tgts[1].Status, "94.3% is under 95%")
 }
 
 func TestMemorySection(t *testing.T) {

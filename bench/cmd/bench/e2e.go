@@ -152,6 +152,38 @@ type refreshResult struct {
 	// each refresh in its own statement (postgres.RefreshBatch(1)), when
 	// the run has one.
 	Unbatched *loadResult
+	// NoAudit is the endpoint on a server whose store hides storage.Audit,
+	// so that gameauth.New keeps no audit log, when the store has one.
+	NoAudit *loadResult
+}
+
+// withoutAudit is a store with every optional part the service looks for
+// but storage.Audit: gameauth.New then keeps no audit log, and everything
+// else runs as on the store itself.
+type withoutAudit struct {
+	storage.Store
+	storage.Refresher
+	storage.Registrar
+	storage.Identities
+	storage.Directory
+	storage.Eraser
+}
+
+// hideAudit returns store without its audit log, when it has one and every
+// other part withoutAudit passes on.
+func hideAudit(store storage.Store) (storage.Store, bool) {
+	if _, ok := store.(storage.Audit); !ok {
+		return nil, false
+	}
+	rf, ok1 := store.(storage.Refresher)
+	rg, ok2 := store.(storage.Registrar)
+	id, ok3 := store.(storage.Identities)
+	d, ok4 := store.(storage.Directory)
+	e, ok5 := store.(storage.Eraser)
+	if !ok1 || !ok2 || !ok3 || !ok4 || !ok5 {
+		return nil, false
+	}
+	return withoutAudit{store, rf, rg, id, d, e}, true
 }
 
 // Service returns the reference for the endpoint: the store calls
@@ -279,7 +311,7 @@ func benchRefresh(ctx context.Context, cfg e2eConfig, backend string, store, unb
 	// password, so setup is quick.
 	_, oneStep := store.(storage.Refresher)
 	out.Refresher = oneStep
-	players, err := s.guests(ctx, 5*cfg.Clients)
+	players, err := s.guests(ctx, 6*cfg.Clients)
 	if err != nil {
 		return out, err
 	}
@@ -321,9 +353,25 @@ func benchRefresh(ctx context.Context, cfg e2eConfig, backend string, store, unb
 		defer closeWires(uwires)
 		runs = append(runs, load("/token/refresh unbatched", func(i int) request { return refreshClient(uwires[i], &chains[4*n+i]) }))
 	}
+	noAudit, audited := hideAudit(store)
+	if audited {
+		a, err := startServer(ctx, serverConfig{store: noAudit, clients: cfg.Clients})
+		if err != nil {
+			return out, err
+		}
+		defer a.Close()
+		awires := a.wires(n)
+		defer closeWires(awires)
+		runs = append(runs, load("/token/refresh without the audit log", func(i int) request { return refreshClient(awires[i], &chains[5*n+i]) }))
+	}
 	res, err := interleave(cfg.Rounds, runs...)
 	if err != nil {
 		return out, err
+	}
+	if audited {
+		a := medianRun(res[len(res)-1])
+		out.NoAudit = &a
+		res = res[:len(res)-1]
 	}
 	https, calls, rotates := res[0], res[1], res[2]
 	out.HTTP, out.StoreCalls, out.Rotate = medianRun(https), medianRun(calls), medianRun(rotates)

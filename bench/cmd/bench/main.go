@@ -302,8 +302,8 @@ func (rn *runner) refresh() (section, []target, error) {
 			err = errors.Join(err, fmt.Errorf("PostgreSQL: %w", pgErr))
 		}
 	}
-	s, t := refreshSection(rn.plan.e2e, results, pgErr)
-	return s, []target{t}, err
+	s, ts := refreshSection(rn.plan.e2e, results, pgErr)
+	return s, ts, err
 }
 
 func (rn *runner) signin() (section, []target, error) {
