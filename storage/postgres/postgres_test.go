@@ -580,7 +580,10 @@ func TestDeadlockRetried(t *testing.T) {
 	revoked, err := s.Withdraw(ctx, storage.Withdrawal{AccountID: "a1", KeyHash: []byte("k"), RequestedAt: t0, Deadline: t0.Add(time.Hour)})
 	require.NoError(t, err)
 	require.NoError(t, <-inserted, "the other transaction went on once the withdrawal was aborted")
-	assert.Equal(t, 2, attempts, "the withdrawal ran again")
+	// Ran again: at least once more. Twice more on a busy machine, when the
+	// retry inserts its withdrawal before the other transaction, woken by
+	// the abort, inserts its own: the two then deadlock once more.
+	assert.GreaterOrEqual(t, attempts, 2, "the withdrawal ran again")
 	assert.Equal(t, []string{"s1"}, revoked)
 	w, err := s.GetAccountWithdrawal(ctx, "a1")
 	require.NoError(t, err)
