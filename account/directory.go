@@ -289,6 +289,7 @@ func (s *Service) ExportPlayer(ctx context.Context, playerID string) (*PlayerExp
 	if !ok {
 		return exp, nil
 	}
+	s.flushAudit(ctx)
 	for f := (storage.AuditFilter{PlayerID: playerID}); ; {
 		page, err := a.ListAudit(ctx, f, 500)
 		if err != nil {
@@ -323,6 +324,7 @@ func (s *Service) AuditEvents(ctx context.Context, q AuditQuery, cursor string, 
 	if !ok {
 		return nil, "", s.internal(ctx, "audit", errors.New("the store does not implement storage.Audit"))
 	}
+	s.flushAudit(ctx)
 	f := storage.AuditFilter{PlayerID: q.PlayerID, Kind: q.Kind, Since: q.Since}
 	if cursor != "" {
 		seq, err := strconv.ParseInt(cursor, 36, 64)
@@ -395,4 +397,13 @@ func (s *Service) RestorePlayer(ctx context.Context, playerID string) error {
 	s.log.InfoContext(ctx, "gameauth: account restored by an operator", "account", playerID)
 	s.observe(ctx, Event{Kind: EventWithdrawalRestored, PlayerID: playerID})
 	return nil
+}
+
+// flushAudit waits for the events this node observed to reach the audit
+// log, so that it reads its own; a flush cut short by ctx reads what is
+// there.
+func (s *Service) flushAudit(ctx context.Context) {
+	if s.cfg.Observer != nil {
+		_ = FlushObserver(ctx, s.cfg.Observer)
+	}
 }

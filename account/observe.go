@@ -93,6 +93,25 @@ func (all observers) Observe(ctx context.Context, e Event) {
 	}
 }
 
+// Flush flushes every observer that buffers (an AuditLog).
+func (all observers) Flush(ctx context.Context) error {
+	var errs []error
+	for _, o := range all {
+		errs = append(errs, FlushObserver(ctx, o))
+	}
+	return errors.Join(errs...)
+}
+
+// FlushObserver waits until o has written what it was given, when it
+// buffers (an AuditLog, or Observers holding one); others have nothing to
+// wait for.
+func FlushObserver(ctx context.Context, o Observer) error {
+	if f, ok := o.(interface{ Flush(context.Context) error }); ok {
+		return f.Flush(ctx)
+	}
+	return nil
+}
+
 type operatorKey struct{}
 
 // WithOperator returns ctx naming the administrator on whose behalf the
