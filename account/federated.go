@@ -161,11 +161,7 @@ func (s *Service) LinkFederated(ctx context.Context, p Principal, timezone, prov
 	if err := checkProvider(provider); err != nil {
 		return nil, err
 	}
-	a, err := s.authorize(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	sess, err := s.session(ctx, p.SessionID)
+	a, sess, err := s.authorizeSession(ctx, p)
 	if err != nil {
 		return nil, err
 	}

@@ -41,15 +41,7 @@ func checkOpenAPI(t testing.TB, req *http.Request, body []byte, rec *httptest.Re
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if c, err := openapitest.Shared(); err == nil && c.Checked() > 0 {
-		ops := c.Operations(mount + "/")
-		left := c.Unexercised(mount + "/")
-		fmt.Printf("openapi: %d answers of the account handler checked against docs/openapi.yaml; %d of its %d operations reached\n",
-			c.Checked(), len(ops)-len(left), len(ops))
-		if testing.Verbose() && len(left) > 0 {
-			fmt.Printf("openapi: not reached: %s\n", strings.Join(left, ", "))
-		}
-	}
+	openapitest.ReportCoverage(mount+"/", "the account handler's", testing.Verbose())
 	os.Exit(code)
 }
 

@@ -410,11 +410,7 @@ func (s *Service) LinkEmail(ctx context.Context, p Principal, timezone, email, p
 	if err := checkNewPassword("linked_password", password); err != nil {
 		return nil, err
 	}
-	acct, err := s.authorize(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	sess, err := s.session(ctx, p.SessionID)
+	acct, sess, err := s.authorizeSession(ctx, p)
 	if err != nil {
 		return nil, err
 	}

@@ -196,6 +196,17 @@ func (s *Service) session(ctx context.Context, id string) (storage.Session, erro
 	return sess, nil
 }
 
+// authorizeSession is authorize, and p's session as the store has it: for
+// the flows that change what the session's tokens say.
+func (s *Service) authorizeSession(ctx context.Context, p Principal) (storage.Account, storage.Session, error) {
+	a, err := s.authorize(ctx, p)
+	if err != nil {
+		return a, storage.Session{}, err
+	}
+	sess, err := s.session(ctx, p.SessionID)
+	return a, sess, err
+}
+
 // account reads a token's player: ACCOUNT_NOT_FOUND when there is none.
 func (s *Service) account(ctx context.Context, id string) (storage.Account, error) {
 	a, err := s.store.GetAccount(ctx, id)

@@ -1,7 +1,6 @@
 package admin_test
 
 import (
-	"fmt"
 	"net/http"
 	"os"
 	"slices"
@@ -34,15 +33,7 @@ func checkOpenAPI(t testing.TB, req *http.Request, body []byte, res *http.Respon
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if c, err := openapitest.Shared(); err == nil && c.Checked() > 0 {
-		ops := c.Operations("/admin/")
-		left := c.Unexercised("/admin/")
-		fmt.Printf("openapi: %d answers of the admin API and the account handler checked against docs/openapi.yaml; %d of the admin API's %d operations reached\n",
-			c.Checked(), len(ops)-len(left), len(ops))
-		if testing.Verbose() && len(left) > 0 {
-			fmt.Printf("openapi: not reached: %s\n", strings.Join(left, ", "))
-		}
-	}
+	openapitest.ReportCoverage("/admin/", "the admin API's", testing.Verbose())
 	os.Exit(code)
 }
 

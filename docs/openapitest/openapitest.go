@@ -271,3 +271,19 @@ func (c *Checker) Operations(prefix string) []string {
 	sort.Strings(out)
 	return out
 }
+
+// ReportCoverage prints, for a test binary's TestMain after m.Run, how
+// many answers the shared Checker checked and how many of the operations
+// under prefix (what names them) the tests reached; verbose (testing.Verbose()), which not.
+func ReportCoverage(prefix, what string, verbose bool) {
+	c, err := Shared()
+	if err != nil || c.Checked() == 0 {
+		return
+	}
+	ops, left := c.Operations(prefix), c.Unexercised(prefix)
+	fmt.Printf("openapi: %d answers checked against docs/openapi.yaml; %d of %s %d operations reached\n",
+		c.Checked(), len(ops)-len(left), what, len(ops))
+	if verbose && len(left) > 0 {
+		fmt.Printf("openapi: not reached: %s\n", strings.Join(left, ", "))
+	}
+}
