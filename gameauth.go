@@ -113,7 +113,6 @@ type GameAuth struct {
 	log       *slog.Logger
 	metrics   *metrics.Collector
 	ready     http.Handler
-	observer  account.Observer // flushed by Close: the audit log writes behind
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -189,7 +188,6 @@ func New(ctx context.Context, cfg Config) (*GameAuth, error) {
 		observers = append(observers, account.NewAuditLog(a, cfg.Logger))
 	}
 	cfg.Account.Observer = account.Observers(observers...)
-	g.observer = cfg.Account.Observer
 	svc, err := account.New(g.store, toks, g.view, cfg.Account)
 	if err != nil {
 		return fail(err)
@@ -303,14 +301,6 @@ func (g *GameAuth) Authenticator() *middleware.Authenticator { return g.auth }
 // (blocks, session revocation, key rotation).
 func (g *GameAuth) Service() *account.Service { return g.service }
 
-// FlushAudit waits until the audit log has written every event observed
-// before the call (it writes behind the requests, many events at a time),
-// or ctx ends. The service flushes before it reads the log; a host needs
-// this only to read the store's audit table itself.
-func (g *GameAuth) FlushAudit(ctx context.Context) error {
-	return account.FlushObserver(ctx, g.observer)
-}
-
 // Close stops the background work, waits (up to 10 s) for the audit log to
 // write the events it holds, and closes the store if New opened it.
 // It is safe to call more than once.
@@ -321,7 +311,7 @@ func (g *GameAuth) Close() error {
 		g.wg.Wait()
 		// The audit log's last events, before the store closes.
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		flushErr := account.FlushObserver(ctx, g.observer)
+		flushErr := g.service.FlushAudit(ctx)
 		cancel()
 		err = errors.Join(flushErr, g.closeResources())
 	})

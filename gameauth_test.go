@@ -493,3 +493,43 @@ func TestLegacyErrorCodes(t *testing.T) {
 		}
 	}
 }
+
+// gatedAuditStore is the memory store whose audit writes wait for gate.
+type gatedAuditStore struct {
+	*memory.Store
+	gate chan struct{}
+}
+
+func (g gatedAuditStore) AppendAudit(ctx context.Context, events []storage.AuditEvent) error {
+	select {
+	case <-g.gate:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return g.Store.AppendAudit(ctx, events)
+}
+
+// Close writes the audit log's pending events before it returns (the log
+// writes behind the requests).
+func TestCloseWritesPendingAuditEvents(t *testing.T) {
+	ctx := context.Background()
+	st := gatedAuditStore{Store: memory.New(), gate: make(chan struct{})}
+	g, err := gameauth.New(ctx, gameauth.Config{Store: st})
+	require.NoError(t, err)
+	_, err = g.Service().SignInGuest(ctx, account.Client{Device: account.DeviceInfo{Platform: "pc", DeviceID: "dev-1"}}, "")
+	require.NoError(t, err)
+
+	closed := make(chan error, 1)
+	go func() { closed <- g.Close() }()
+	select {
+	case <-closed:
+		t.Fatal("Close returned with an audit event unwritten")
+	case <-time.After(20 * time.Millisecond):
+	}
+	close(st.gate)
+	require.NoError(t, <-closed)
+	evs, err := st.ListAudit(ctx, storage.AuditFilter{}, 10)
+	require.NoError(t, err)
+	require.Len(t, evs, 1)
+	assert.Equal(t, account.EventSignUp, evs[0].Kind)
+}

@@ -241,7 +241,7 @@ func TestPurgeLeavesNoTrace(t *testing.T) {
 			require.NoError(t, err)
 
 			// Before the purge the read finds everything it then must not.
-			require.NoError(t, auth.FlushAudit(ctx))
+			require.NoError(t, auth.Service().FlushAudit(ctx))
 			before := ds.dump(t)
 			for _, s := range []string{normalized, renamed, storage.NicknameKey(renamed), id, openID, sessionID, playerBlock} {
 				require.NotEmpty(t, where(before, s), "%q is in the database before the purge", s)
@@ -255,7 +255,7 @@ func TestPurgeLeavesNoTrace(t *testing.T) {
 			require.NoError(t, err)
 			require.Equal(t, 1, n)
 
-			require.NoError(t, auth.FlushAudit(ctx))
+			require.NoError(t, auth.Service().FlushAudit(ctx))
 			after := ds.dump(t)
 			for _, s := range []string{email, normalized, first, storage.NicknameKey(first), renamed, storage.NicknameKey(renamed), "apple-" + id, playerBlock} {
 				assert.Empty(t, where(after, s), "%q is gone from every table", s)

@@ -147,3 +147,39 @@ func TestAuditLogBoundedQueue(t *testing.T) {
 	require.NoError(t, l.Flush(context.Background()))
 	assert.Len(t, listAll(t, st), MaxAuditQueue+1)
 }
+
+// The service reads the audit log after the node's pending events reach
+// it (docs/API.md "Audit log"): AuditEvents and ExportPlayer wait for them.
+func TestAuditReadsWaitForPendingEvents(t *testing.T) {
+	var st *gatedAudit
+	e := newEnv(t, func(c *envConfig) {
+		mem := c.fault.inner.(*memory.Store)
+		st = &gatedAudit{Store: mem, gate: make(chan struct{})}
+		c.Observer = Observers(c.Observer, NewAuditLog(st, nil))
+		c.store = mem // reads the audit log through storage.Audit
+	})
+	p := e.guest("dev-a") // a signup event, queued; its write waits on the gate
+
+	type read struct {
+		events []storage.AuditEvent
+		export *PlayerExport
+		err    error
+	}
+	done := make(chan read, 1)
+	go func() {
+		evs, _, err := e.svc.AuditEvents(context.Background(), AuditQuery{PlayerID: p.id}, "", 10)
+		exp, err2 := e.svc.ExportPlayer(context.Background(), p.id)
+		done <- read{evs, exp, errors.Join(err, err2)}
+	}()
+	select {
+	case <-done:
+		t.Fatal("the audit log was read before the pending event was written")
+	case <-time.After(20 * time.Millisecond):
+	}
+	close(st.gate)
+	r := <-done
+	require.NoError(t, r.err)
+	require.Len(t, r.events, 1)
+	assert.Equal(t, EventSignUp, r.events[0].Kind)
+	require.Len(t, r.export.AuditEvents, 1, "the export too")
+}

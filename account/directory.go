@@ -289,7 +289,7 @@ func (s *Service) ExportPlayer(ctx context.Context, playerID string) (*PlayerExp
 	if !ok {
 		return exp, nil
 	}
-	s.flushAudit(ctx)
+	_ = s.FlushAudit(ctx) // cut short by ctx: read what is there
 	for f := (storage.AuditFilter{PlayerID: playerID}); ; {
 		page, err := a.ListAudit(ctx, f, 500)
 		if err != nil {
@@ -324,7 +324,7 @@ func (s *Service) AuditEvents(ctx context.Context, q AuditQuery, cursor string, 
 	if !ok {
 		return nil, "", s.internal(ctx, "audit", errors.New("the store does not implement storage.Audit"))
 	}
-	s.flushAudit(ctx)
+	_ = s.FlushAudit(ctx) // cut short by ctx: read what is there
 	f := storage.AuditFilter{PlayerID: q.PlayerID, Kind: q.Kind, Since: q.Since}
 	if cursor != "" {
 		seq, err := strconv.ParseInt(cursor, 36, 64)
@@ -399,11 +399,14 @@ func (s *Service) RestorePlayer(ctx context.Context, playerID string) error {
 	return nil
 }
 
-// flushAudit waits for the events this node observed to reach the audit
-// log, so that it reads its own; a flush cut short by ctx reads what is
-// there.
-func (s *Service) flushAudit(ctx context.Context) {
-	if s.cfg.Observer != nil {
-		_ = FlushObserver(ctx, s.cfg.Observer)
+// FlushAudit waits until the Observer has written every event observed
+// before the call — the AuditLog writes behind the requests, many events
+// at a time — or ctx ends. The service flushes before it reads the log, so
+// that a node reads its own events; a host needs it before reading the
+// store's audit table itself, and before closing the store.
+func (s *Service) FlushAudit(ctx context.Context) error {
+	if s.cfg.Observer == nil {
+		return nil
 	}
+	return flushObserver(ctx, s.cfg.Observer)
 }

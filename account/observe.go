@@ -97,15 +97,15 @@ func (all observers) Observe(ctx context.Context, e Event) {
 func (all observers) Flush(ctx context.Context) error {
 	var errs []error
 	for _, o := range all {
-		errs = append(errs, FlushObserver(ctx, o))
+		errs = append(errs, flushObserver(ctx, o))
 	}
 	return errors.Join(errs...)
 }
 
-// FlushObserver waits until o has written what it was given, when it
+// flushObserver waits until o has written what it was given, when it
 // buffers (an AuditLog, or Observers holding one); others have nothing to
 // wait for.
-func FlushObserver(ctx context.Context, o Observer) error {
+func flushObserver(ctx context.Context, o Observer) error {
 	if f, ok := o.(interface{ Flush(context.Context) error }); ok {
 		return f.Flush(ctx)
 	}

@@ -142,32 +142,6 @@ func (s *Service) freeConflict(ctx context.Context, op string, cerr error, link 
 	return nil
 }
 
-// createAccount inserts a with create, purging a stale holder of its email
-// or nickname and retrying once; a random ID that collided is drawn again.
-// An *Error from create (not the store's) ends it.
-func (s *Service) createAccount(ctx context.Context, a *storage.Account, now time.Time, create func(storage.Account) error) error {
-	for attempt := 0; ; attempt++ {
-		err := create(*a)
-		var own *Error
-		switch {
-		case err == nil:
-			return nil
-		case errors.As(err, &own):
-			return err
-		case !errors.Is(err, storage.ErrConflict):
-			return s.unavailable(ctx, "CreateAccount", err)
-		case attempt > 0:
-			return s.takenAnswer(ctx, "CreateAccount", storage.ConflictField(err), a.LinkedType, err)
-		}
-		if err := s.freeConflict(ctx, "CreateAccount", err, &storage.Link{Type: a.LinkedType, ID: a.LinkedID}, a.Nickname, "", now); err != nil {
-			return err
-		}
-		if storage.ConflictField(err) == storage.FieldID {
-			a.ID, a.OpenID = newAccountID(), newOpenID()
-		}
-	}
-}
-
 // updateAccount applies u, purging a stale holder of the link or nickname
 // it sets and retrying once.
 func (s *Service) updateAccount(ctx context.Context, id string, u storage.AccountUpdate, now time.Time) error {
@@ -236,41 +210,56 @@ func (s *Service) SignUpEmail(ctx context.Context, c Client, email, password, ni
 }
 
 // signUp creates a — its IDs, country, time zone and times filled in here —
-// and signs it in on c's device: a sign-in that created the account. A
-// store that implements storage.Registrar does both in one step (one commit
-// for a database); otherwise creating the session is the last write, and if
-// it fails the account goes again.
+// and signs it in on c's device: a sign-in that created the account, with
+// the account and its first session written together (register). A stale
+// holder of its email or nickname is purged and the write tried once more;
+// a random ID that collided is drawn again.
 func (s *Service) signUp(ctx context.Context, c Client, a storage.Account, now time.Time) (*Grant, error) {
 	a.ID, a.OpenID = newAccountID(), newOpenID()
 	a.Country = s.country(ctx, c)
 	a.Timezone, _ = s.zone(c.Timezone, "", now)
 	a.CreatedAt, a.UpdatedAt = now, now
-	var g *Grant
-	if reg, ok := s.store.(storage.Registrar); ok {
-		err := s.createAccount(ctx, &a, now, func(a storage.Account) error {
-			sess, grant, err := s.newSession(ctx, a, c, now)
-			if err != nil {
-				return err
-			}
-			g = grant
-			return reg.Register(ctx, a, sess)
-		})
+	for attempt := 0; ; attempt++ {
+		sess, g, err := s.newSession(ctx, a, c, now)
 		if err != nil {
 			return nil, err
 		}
-	} else {
-		err := s.createAccount(ctx, &a, now, func(a storage.Account) error { return s.store.CreateAccount(ctx, a) })
-		if err != nil {
+		op, err := s.register(ctx, a, sess)
+		switch {
+		case err == nil:
+			g.Created = true
+			return g, nil
+		case !errors.Is(err, storage.ErrConflict):
+			return nil, s.unavailable(ctx, op, err)
+		case attempt > 0:
+			return nil, s.takenAnswer(ctx, op, storage.ConflictField(err), a.LinkedType, err)
+		}
+		if err := s.freeConflict(ctx, op, err, &storage.Link{Type: a.LinkedType, ID: a.LinkedID}, a.Nickname, "", now); err != nil {
 			return nil, err
 		}
-		if g, err = s.startSession(ctx, a, c, now, s.keep, func(ctx context.Context) error {
-			return s.store.DeleteAccount(ctx, a.ID)
-		}); err != nil {
-			return nil, err
+		if storage.ConflictField(err) == storage.FieldID {
+			a.ID, a.OpenID = newAccountID(), newOpenID()
 		}
 	}
-	g.Created = true
-	return g, nil
+}
+
+// register writes a new account and its first session, both or neither: in
+// one step (one commit on a database) on a store that implements
+// storage.Registrar; otherwise the account, then the session, and if the
+// session fails the account goes again. A new account has no session for
+// the new one to replace. op names the store call that failed.
+func (s *Service) register(ctx context.Context, a storage.Account, sess storage.Session) (op string, err error) {
+	if reg, ok := s.store.(storage.Registrar); ok {
+		return "Register", reg.Register(ctx, a, sess)
+	}
+	if err := s.store.CreateAccount(ctx, a); err != nil {
+		return "CreateAccount", err
+	}
+	if _, err := s.store.CreateSession(ctx, sess, 0); err != nil {
+		s.undo(ctx, "register", func(ctx context.Context) error { return s.store.DeleteAccount(ctx, a.ID) })
+		return "CreateSession", err
+	}
+	return "", nil
 }
 
 // burn verifies password against the dummy hash: an unknown email costs

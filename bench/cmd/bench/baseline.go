@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -28,6 +27,9 @@ const baselineRev = "98807fbc1651dc1c838151d2675b21423e806060"
 // procServer is the example game server (examples/gameserver) of some
 // revision, running as a process of its own on PostgreSQL.
 type procServer struct {
+	// server is the client side of the in-process harness pointed at the
+	// process (base and client only), for its guests and wires.
+	server
 	name string // "before" or "after"
 	cmd  *exec.Cmd
 	addr string
@@ -122,7 +124,8 @@ func startProcServer(ctx context.Context, name, bin, dsn, db, logDir string) (*p
 		log.Close()
 		return nil, err
 	}
-	p := &procServer{name: name, cmd: cmd, addr: addr, db: db, dsn: dsn, log: log, done: make(chan error, 1)}
+	p := &procServer{name: name, cmd: cmd, addr: addr, db: db, dsn: dsn, log: log, done: make(chan error, 1),
+		server: server{base: "http://" + addr, client: &http.Client{Timeout: 30 * time.Second}}}
 	go func() { p.done <- cmd.Wait() }()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -254,32 +257,6 @@ func (p *procServer) run(ctx context.Context, spec loadSpec, newClient func(i in
 	return out, nil
 }
 
-// guestBody is a guest sign-in's body for a device.
-func guestBody(deviceID string) map[string]any {
-	return map[string]any{"platform": "aos", "device_id": deviceID}
-}
-
-// signUpGuests signs n new guest players in on p, each on its own device.
-func (p *procServer) signUpGuests(ctx context.Context, n int) ([]tokenResponse, error) {
-	out := make([]tokenResponse, n)
-	for i := range out {
-		w := &wire{addr: p.addr}
-		req, err := w.postRequest("/auth/guest/signin", guestBody(fmt.Sprintf("setup-%06d", i)))
-		if err != nil {
-			return nil, err
-		}
-		body, err := w.roundTrip(req, http.StatusCreated)
-		if err == nil {
-			err = json.Unmarshal(body, &out[i])
-		}
-		w.close()
-		if err != nil {
-			return nil, fmt.Errorf("%s: guest sign-in: %w", p.name, err)
-		}
-	}
-	return out, nil
-}
-
 // baselineResult is the before-and-after part: each scenario on the server
 // of baselineRev and on the working tree's, rounds interleaved.
 type baselineResult struct {
@@ -314,77 +291,42 @@ func benchBaseline(ctx context.Context, cfg e2eConfig, libDir, dsn string) (base
 	}
 	var out baselineResult
 	scenarios := []struct {
-		name  string
-		setup func(p *procServer) (func(i int) (request, error), func(), error)
+		name string
+		// client is client i's request on p, over its own connection w.
+		setup func(p *procServer) (func(i int, w *wire) request, error)
 	}{
-		{"`GET /nickname`", func(p *procServer) (func(i int) (request, error), func(), error) {
-			players, err := p.signUpGuests(ctx, cfg.Clients)
-			if err != nil {
-				return nil, nil, err
-			}
-			wires := make([]*wire, cfg.Clients)
-			return func(i int) (request, error) {
-				if wires[i] == nil {
-					wires[i] = &wire{addr: p.addr}
-				}
-				req := wires[i].getRequest("/auth/nickname", players[i].Token.AccessToken)
+		{"`GET /nickname`", func(p *procServer) (func(i int, w *wire) request, error) {
+			players, err := p.guests(ctx, cfg.Clients)
+			return func(i int, w *wire) request {
+				req := w.getRequest("/auth/nickname", players[i].Token.AccessToken)
 				return func(context.Context) error {
-					_, err := wires[i].roundTrip(req, http.StatusOK)
+					_, err := w.roundTrip(req, http.StatusOK)
 					return err
-				}, nil
-			}, func() { closeWires(wires) }, nil
-		}},
-		{"guest sign-up (`POST /guest/signin` of a new device)", func(p *procServer) (func(i int) (request, error), func(), error) {
-			wires := make([]*wire, cfg.Clients)
-			return func(i int) (request, error) {
-				if wires[i] == nil {
-					wires[i] = &wire{addr: p.addr}
 				}
+			}, err
+		}},
+		{"guest sign-up (`POST /guest/signin` of a new device)", func(p *procServer) (func(i int, w *wire) request, error) {
+			return func(i int, w *wire) request {
 				n := 0
 				prefix := fmt.Sprintf("su-%d-%02d-", time.Now().UnixNano(), i)
 				return func(context.Context) error {
 					n++
-					req, err := wires[i].postRequest("/auth/guest/signin", guestBody(prefix+strconv.Itoa(n)))
+					req, err := w.postRequest("/auth/guest/signin", map[string]any{"platform": "aos", "device_id": prefix + strconv.Itoa(n)})
 					if err != nil {
 						return err
 					}
-					_, err = wires[i].roundTrip(req, http.StatusCreated)
+					_, err = w.roundTrip(req, http.StatusCreated)
 					return err
-				}, nil
-			}, func() { closeWires(wires) }, nil
-		}},
-		{"`POST /token/refresh`", func(p *procServer) (func(i int) (request, error), func(), error) {
-			players, err := p.signUpGuests(ctx, cfg.Clients)
-			if err != nil {
-				return nil, nil, err
-			}
-			wires := make([]*wire, cfg.Clients)
-			return func(i int) (request, error) {
-				if wires[i] == nil {
-					wires[i] = &wire{addr: p.addr}
 				}
-				tok := players[i].Token.RefreshToken
-				return func(context.Context) error {
-					req, err := wires[i].postRequest("/auth/token/refresh", map[string]any{"refresh_token": tok})
-					if err != nil {
-						return err
-					}
-					body, err := wires[i].roundTrip(req, http.StatusOK)
-					if err != nil {
-						return err
-					}
-					var tr tokenResponse
-					if err := json.Unmarshal(body, &tr); err != nil {
-						return err
-					}
-					if tr.Token.RefreshToken == "" {
-						return errors.New("refresh answered no refresh token")
-					}
-					tok = tr.Token.RefreshToken
-					players[i].Token.RefreshToken = tok
-					return nil
-				}, nil
-			}, func() { closeWires(wires) }, nil
+			}, nil
+		}},
+		{"`POST /token/refresh`", func(p *procServer) (func(i int, w *wire) request, error) {
+			players, err := p.guests(ctx, cfg.Clients)
+			chains := make([]string, len(players))
+			for i, pl := range players {
+				chains[i] = pl.Token.RefreshToken
+			}
+			return func(i int, w *wire) request { return refreshClient(w, &chains[i]) }, err
 		}},
 	}
 	for _, sc := range scenarios {
@@ -392,13 +334,14 @@ func benchBaseline(ctx context.Context, cfg e2eConfig, libDir, dsn string) (base
 		loads := make([]func() (loadResult, error), 2)
 		results := make([][]procLoad, 2)
 		for j, p := range servers {
-			newClient, closeAll, err := sc.setup(p)
+			client, err := sc.setup(p)
 			if err != nil {
 				return out, err
 			}
-			defer closeAll()
+			wires := p.wires(cfg.Clients)
+			defer closeWires(wires)
 			loads[j] = func() (loadResult, error) {
-				r, err := p.run(ctx, cfg.spec(cfg.Clients), newClient)
+				r, err := p.run(ctx, cfg.spec(cfg.Clients), func(i int) (request, error) { return client(i, wires[i]), nil })
 				results[j] = append(results[j], r)
 				return r.loadResult, err
 			}
