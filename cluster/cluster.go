@@ -151,7 +151,10 @@ func (b *Broadcaster) Run(ctx context.Context) error {
 	stop := context.AfterFunc(ctx, func() { _ = ps.Close() })
 	defer stop()
 	defer ps.Close()
-	subscribed, missed := false, false
+	// missed is set by an error and cleared by the subscription that
+	// follows it. Any subscription after an error catches up, even when the
+	// first confirmation was never read: messages may have gone by unseen.
+	missed := false
 	for {
 		msg, err := ps.Receive(ctx)
 		if ctx.Err() != nil {
@@ -178,10 +181,10 @@ func (b *Broadcaster) Run(ctx context.Context) error {
 				continue
 			}
 			b.cfg.Health.markUp(ctx, "the broadcast subscription is back")
-			if subscribed && missed {
+			if missed {
 				b.catchUp(ctx)
 			}
-			subscribed, missed = true, false
+			missed = false
 		case *redis.Message:
 			b.apply(ctx, m.Payload)
 		}

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"sync"
 	"sync/atomic"
@@ -231,6 +232,86 @@ func TestBroadcastCatchesUpAfterLosingTheSubscription(t *testing.T) {
 	assert.Eventually(t, func() bool { return bytes.Contains([]byte(n.logs.String()), []byte("caught up")) }, time.Second, time.Millisecond)
 	assert.Equal(t, int64(1), n.ring.reloads.Load())
 	assert.True(t, n.b.Health().Up(), "the subscription back marks Redis up")
+}
+
+// A node whose subscription is cut before it read Redis's confirmation may
+// have missed messages as much as one cut later: it catches up once
+// subscribed again.
+func TestBroadcastCatchesUpWhenTheFirstSubscriptionWasCut(t *testing.T) {
+	target := redisClient(t).Options().Addr
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = ln.Close() })
+	// The first connection reaches Redis until the client subscribes; the
+	// confirmation is dropped and the connection closed. The rest reach
+	// Redis whole.
+	go func() {
+		for first := true; ; first = false {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go proxy(c, target, first)
+		}
+	}()
+	opt := *redisClient(t).Options()
+	opt.Addr = ln.Addr().String()
+	own := redis.NewClient(&opt)
+	t.Cleanup(func() { _ = own.Close() })
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	channel := unique("gameauth-test:events:")
+	n := startNode(t, ctx, own, channel, "a", nil)
+	require.Eventually(t, func() bool { return n.local.syncs.Load() == 1 }, 5*time.Second, 5*time.Millisecond,
+		"the node reconciles from the store once subscribed again")
+	assert.Contains(t, n.logs.String(), "subscription lost")
+	waitSubscribed(t, redisClient(t), channel, 1)
+}
+
+// proxy copies between c and a new connection to target until either
+// closes. With cutAtSubscribe it closes both instead of passing on what
+// Redis answers to a SUBSCRIBE.
+func proxy(c net.Conn, target string, cutAtSubscribe bool) {
+	defer c.Close()
+	up, err := net.Dial("tcp", target)
+	if err != nil {
+		return
+	}
+	defer up.Close()
+	var subscribed atomic.Bool
+	go func() {
+		defer up.Close()
+		buf := make([]byte, 4096)
+		for {
+			n, err := c.Read(buf)
+			if n > 0 {
+				if cutAtSubscribe && bytes.Contains(bytes.ToLower(buf[:n]), []byte("subscribe")) {
+					subscribed.Store(true)
+				}
+				if _, err := up.Write(buf[:n]); err != nil {
+					return
+				}
+			}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	buf := make([]byte, 4096)
+	for {
+		n, err := up.Read(buf)
+		if subscribed.Load() {
+			return
+		}
+		if n > 0 {
+			if _, err := c.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 // A sign-in whose client hung up says nothing about Redis: it is neither

@@ -94,7 +94,7 @@ func TestRedisDownIsSkippedUntilItIsBack(t *testing.T) {
 	// The subscriptions come back, catch up from the store, and mark Redis up.
 	require.Eventually(t, func() bool { return a.health.Up() && b.health.Up() }, 10*time.Second, 5*time.Millisecond)
 	require.Eventually(t, func() bool { return a.local.syncs.Load() >= 1 && b.local.syncs.Load() >= 1 },
-		5*time.Second, 5*time.Millisecond, "each node catches up from the store")
+		5*time.Second, 5*time.Millisecond, "each node catches up from the store: a %d, b %d", a.local.syncs.Load(), b.local.syncs.Load())
 	assert.Equal(t, 1, strings.Count(a.redisLogs.String(), "Redis reachable again"), "the recovery is logged once")
 	waitSubscribed(t, a.rdb, channel, 2)
 
