@@ -273,7 +273,12 @@ func (a *Authenticator) token(r *http.Request) string {
 
 // bearer returns the token of an "Authorization: Bearer <token>" header.
 func bearer(r *http.Request) string {
-	h := r.Header.Get("Authorization")
+	// The key is in canonical form already, so the map is indexed directly
+	// rather than through Header.Get's canonicalization.
+	var h string
+	if v := r.Header["Authorization"]; len(v) > 0 {
+		h = v[0]
+	}
 	const prefix = "Bearer "
 	if len(h) < len(prefix) || !strings.EqualFold(h[:len(prefix)], prefix) {
 		return ""

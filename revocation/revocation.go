@@ -23,6 +23,7 @@ import (
 
 	"github.com/patrickmn/go-cache"
 
+	"github.com/gameauth/gameauth/internal/wallclock"
 	"github.com/gameauth/gameauth/storage"
 	"github.com/gameauth/gameauth/tokens"
 )
@@ -45,7 +46,7 @@ type Config struct {
 	// Interval between reconciliations with the store. Default
 	// DefaultInterval.
 	Interval time.Duration
-	// Clock is the time source; nil means time.Now.
+	// Clock is the time source; nil means the system clock: time.Now's time, its wall clock read once a second and advanced by the monotonic clock in between, at about half time.Now's cost.
 	Clock func() time.Time
 	// Logger receives reconciliation failures; nil means slog.Default().
 	Logger *slog.Logger
@@ -110,7 +111,7 @@ func New(feed Feed, cfg Config) *View {
 		v.interval = DefaultInterval
 	}
 	if v.now == nil {
-		v.now = time.Now
+		v.now = wallclock.Now
 	}
 	if v.log == nil {
 		v.log = slog.Default()

@@ -40,7 +40,7 @@ type Config struct {
 	// CacheSize bounds the verified-token cache in entries (see NewCache).
 	// Zero means DefaultCacheEntries; negative disables the cache.
 	CacheSize int
-	// Clock tells the time; nil means time.Now.
+	// Clock tells the time; nil means the system clock: time.Now's time, its wall clock read once a second and advanced by the monotonic clock in between, at about half time.Now's cost.
 	Clock func() time.Time
 }
 

@@ -47,7 +47,9 @@
 //
 // # Clocks
 //
-// Every type takes a clock (nil: time.Now); nothing reads the time behind
+// Every type takes a clock (nil: the system clock, the time time.Now tells
+// with its wall clock read once a second and the cheaper monotonic clock in
+// between); nothing reads the time behind
 // the caller's back: whether a cache entry answers is decided by the now
 // passed in.
 //

@@ -58,7 +58,7 @@ type RingConfig struct {
 	// sealed with AES-256-GCM before they reach the store, and sealed parts
 	// are opened with it. Without it private parts are stored raw.
 	KEK []byte
-	// Clock tells the time; nil means time.Now.
+	// Clock tells the time; nil means the system clock: time.Now's time, its wall clock read once a second and advanced by the monotonic clock in between, at about half time.Now's cost.
 	Clock func() time.Time
 	// VerifyFor is how long a key keeps verifying after a newer key started
 	// signing: at least the access-token TTL plus the verifier's skew.

@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"errors"
 	"time"
+
+	"github.com/gameauth/gameauth/internal/wallclock"
 )
 
 // Errors reported by Verify and the refresh-token functions, matched with
@@ -66,5 +68,5 @@ func clockOrNow(c func() time.Time) func() time.Time {
 	if c != nil {
 		return c
 	}
-	return time.Now
+	return wallclock.Now
 }
