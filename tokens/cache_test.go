@@ -480,3 +480,8 @@ func TestCacheStats(t *testing.T) {
 func TestCacheStripeSize(t *testing.T) {
 	assert.Equal(t, uintptr(128), unsafe.Sizeof(cacheStripe{}))
 }
+
+// TestCacheSlotSize: an entry's slot stays 48 bytes with its atomic fields.
+func TestCacheSlotSize(t *testing.T) {
+	assert.Equal(t, uintptr(48), unsafe.Sizeof(cacheSlot{}))
+}
