@@ -32,6 +32,9 @@ import (
 type dumpedStore struct {
 	store storage.Store
 	dump  func(t *testing.T) map[string][][]string
+	// file, where the backend is one file, checkpoints it and returns its
+	// bytes: deleted rows must not linger in its free space either.
+	file func(t *testing.T) []byte
 }
 
 // dumpedBackends are backends (SQLite; PostgreSQL with
@@ -61,6 +64,16 @@ func dumpedBackends(t *testing.T) map[string]func(t *testing.T) dumpedStore {
 					out[table] = sqlRows(t, db, `SELECT * FROM "`+table+`"`)
 				}
 				return out
+			}, file: func(t *testing.T) []byte {
+				db, err := sql.Open("sqlite", path)
+				require.NoError(t, err)
+				defer db.Close()
+				var busy, logged, moved int
+				require.NoError(t, db.QueryRow(`PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logged, &moved))
+				require.Zero(t, busy, "the checkpoint ran to the end")
+				b, err := os.ReadFile(path)
+				require.NoError(t, err)
+				return b
 			}}
 		},
 	}
@@ -259,6 +272,12 @@ func TestPurgeLeavesNoTrace(t *testing.T) {
 			after := ds.dump(t)
 			for _, s := range []string{email, normalized, first, storage.NicknameKey(first), renamed, storage.NicknameKey(renamed), "apple-" + id, playerBlock} {
 				assert.Empty(t, where(after, s), "%q is gone from every table", s)
+			}
+			if ds.file != nil {
+				raw := ds.file(t)
+				for _, s := range []string{normalized, first, renamed, storage.NicknameKey(renamed)} {
+					assert.NotContains(t, string(raw), s, "%q is gone from the database file's free space too", s)
+				}
 			}
 			audit, withdrawals := tableName(after, "audit"), tableName(after, "withdrawals")
 			for _, s := range []string{id, openID, sessionID} {

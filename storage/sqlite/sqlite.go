@@ -66,8 +66,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	if path == "" || strings.ContainsAny(path, "?#") {
 		return nil, errors.New("sqlite: path must be a plain file name")
 	}
+	// secure_delete(FAST) overwrites what a delete or update frees on the
+	// pages it writes anyway, so that a purged player's email and
+	// nicknames do not linger in the file's free space (the WAL holds the
+	// old pages until the next checkpoint).
 	params := "_pragma=busy_timeout(" + strconv.FormatInt(busyTimeout.Milliseconds(), 10) + ")" +
-		"&_pragma=foreign_keys(1)"
+		"&_pragma=foreign_keys(1)&_pragma=secure_delete(FAST)"
 	s := &Store{}
 	if path == ":memory:" {
 		// Every connection to ":memory:" is its own database, so keep
