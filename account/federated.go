@@ -173,32 +173,50 @@ func (s *Service) LinkFederated(ctx context.Context, p Principal, timezone, prov
 	if err != nil {
 		return nil, err
 	}
-	have, err := ids.ListIdentities(ctx, a.ID)
-	if err != nil {
-		return nil, s.unavailable(ctx, "ListIdentities", err)
-	}
-	if slices.ContainsFunc(have, func(i storage.Identity) bool { return i.Type == provider }) {
-		return nil, ErrProviderAlreadyLinked
-	}
 	link := storage.Link{Type: provider, ID: id.Subject}
 	var undo func(context.Context) error
-	if a.LinkedType == storage.LinkGuest {
-		err := s.updateAccount(ctx, a.ID, storage.AccountUpdate{Link: &link, At: now}, now)
+	for attempt := 0; undo == nil; attempt++ {
+		if attempt > 0 {
+			// Another link made the guest a linked account while the
+			// vendor answered: add this one beside it.
+			if a, err = s.account(ctx, a.ID); err != nil {
+				return nil, err
+			}
+		}
+		have, err := ids.ListIdentities(ctx, a.ID)
+		if err != nil {
+			return nil, s.unavailable(ctx, "ListIdentities", err)
+		}
+		if slices.ContainsFunc(have, func(i storage.Identity) bool { return i.Type == provider }) {
+			return nil, ErrProviderAlreadyLinked
+		}
+		if a.LinkedType != storage.LinkGuest {
+			if err := s.linkIdentity(ctx, ids, a.ID, storage.Identity{Type: link.Type, Subject: link.ID, LinkedAt: now}, now); err != nil {
+				return nil, err
+			}
+			undo = func(ctx context.Context) error {
+				return ids.UnlinkIdentity(ctx, a.ID, link.Type, nil, now)
+			}
+			break
+		}
+		// Written only while the account is still this guest.
+		old, guest := a, storage.Link{Type: a.LinkedType, ID: a.LinkedID}
+		err = s.updateAccount(ctx, a.ID, storage.AccountUpdate{Link: &link, IfLink: &guest, At: now}, now)
+		if errors.Is(err, errLinkChanged) {
+			if attempt == 0 {
+				continue
+			}
+			// Linked and taken back again meanwhile: rare enough to leave
+			// to the client's retry.
+			return nil, ErrUnavailable.with("the account changed while linking; try again")
+		}
 		if err != nil {
 			return nil, err
 		}
-		old := a
 		undo = func(ctx context.Context) error {
-			return s.store.UpdateAccount(ctx, old.ID, storage.AccountUpdate{Link: &storage.Link{Type: old.LinkedType, ID: old.LinkedID}, At: old.UpdatedAt})
+			return s.store.UpdateAccount(ctx, old.ID, storage.AccountUpdate{Link: &guest, IfLink: &link, At: old.UpdatedAt})
 		}
 		a.LinkedType, a.LinkedID, a.UpdatedAt = link.Type, link.ID, now
-	} else {
-		if err := s.linkIdentity(ctx, ids, a.ID, storage.Identity{Type: link.Type, Subject: link.ID, LinkedAt: now}, now); err != nil {
-			return nil, err
-		}
-		undo = func(ctx context.Context) error {
-			return ids.UnlinkIdentity(ctx, a.ID, link.Type, nil, now)
-		}
 	}
 	g, err := s.exchangeSession(ctx, a, sess, timezone, now, undo)
 	if err == nil {

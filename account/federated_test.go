@@ -244,3 +244,100 @@ func TestFederatedEventsNameKnownProvidersOnly(t *testing.T) {
 	}
 	assert.Equal(t, []string{"federated", "apple"}, methods)
 }
+
+// barrierProviders verifies as fakeProviders do, holding every call until
+// n are in flight: two links pass their checks before either writes, as a
+// slow vendor round trip lets them.
+type barrierProviders struct {
+	inner fakeProviders
+	wg    sync.WaitGroup
+}
+
+func (b *barrierProviders) Verify(ctx context.Context, p string, c federated.Credential) (federated.Identity, error) {
+	b.wg.Done()
+	b.wg.Wait()
+	return b.inner.Verify(ctx, p, c)
+}
+
+// A guest linking two platforms at once (both checked it was a guest
+// before either wrote) keeps both: the first becomes its linked type, the
+// second is added beside it. Neither is dropped behind a 200.
+func TestGuestLinkingTwoPlatformsAtOnceKeepsBoth(t *testing.T) {
+	bp := &barrierProviders{}
+	bp.wg.Add(2)
+	e := newEnv(t, func(c *envConfig) { c.Providers = bp })
+	g := e.guest("phone-g")
+	var wg sync.WaitGroup
+	rs := make([]resp, 2)
+	for i, body := range []map[string]any{
+		{"provider": "apple", "id_token": "apple:A1"},
+		{"provider": "google", "id_token": "google:G1"},
+	} {
+		wg.Go(func() { rs[i] = e.put("/federated/link", body, bearerOpt(g.access)) })
+	}
+	wg.Wait()
+	ids, err := e.mem.ListIdentities(context.Background(), g.id)
+	require.NoError(t, err)
+	var linked []string
+	for _, id := range ids {
+		linked = append(linked, id.Type+":"+id.Subject)
+	}
+	for i, r := range rs {
+		if r.Status == http.StatusOK {
+			continue
+		}
+		t.Logf("link %d answered %d %s", i, r.Status, r.Raw)
+	}
+	ok := 0
+	for _, r := range rs {
+		if r.Status == http.StatusOK {
+			ok++
+		}
+	}
+	assert.Len(t, linked, ok, "every link answered 200 is on the account: %v", linked)
+	assert.NotContains(t, linked, "guest:", "the guest key is gone")
+	assert.Equal(t, 2, ok, "both links succeed")
+}
+
+// heldProviders verifies as fakeProviders do once release is closed,
+// telling entered when a call arrives.
+type heldProviders struct {
+	inner            fakeProviders
+	entered, release chan struct{}
+}
+
+func (h *heldProviders) Verify(ctx context.Context, p string, c federated.Credential) (federated.Identity, error) {
+	close(h.entered)
+	<-h.release
+	return h.inner.Verify(ctx, p, c)
+}
+
+// A platform link that checked the account was a guest, then waited on
+// the vendor while the guest linked an email, does not replace the email:
+// it is added beside it.
+func TestPlatformLinkAfterAnEmailLinkKeepsTheEmail(t *testing.T) {
+	hp := &heldProviders{entered: make(chan struct{}), release: make(chan struct{})}
+	e := newEnv(t, func(c *envConfig) { c.Providers = hp })
+	g := e.guest("phone-h")
+	done := make(chan resp)
+	go func() { done <- e.put("/federated/link", map[string]any{"provider": "apple", "id_token": "apple:A2"}, bearerOpt(g.access)) }()
+	<-hp.entered
+	r := e.put("/email/link", map[string]any{"linked_id": "held@example.com", "linked_password": "s3cret-pass"}, bearerOpt(g.access))
+	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+	close(hp.release)
+	r = <-done
+	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+
+	a, err := e.mem.GetAccount(context.Background(), g.id)
+	require.NoError(t, err)
+	assert.Equal(t, "email", a.LinkedType, "the email stays the account's linked type")
+	ids, err := e.mem.ListIdentities(context.Background(), g.id)
+	require.NoError(t, err)
+	var linked []string
+	for _, id := range ids {
+		linked = append(linked, id.Type+":"+id.Subject)
+	}
+	assert.ElementsMatch(t, []string{"email:held@example.com", "apple:A2"}, linked)
+	r = e.put("/email/signin", with(device("phone-h"), "linked_id", "held@example.com", "linked_password", "s3cret-pass"))
+	assert.Equal(t, http.StatusOK, r.Status, "the email still signs in: %s", r.Raw)
+}

@@ -160,6 +160,8 @@ func (s *Service) updateAccount(ctx context.Context, id string, u storage.Accoun
 			return nil
 		case errors.Is(err, storage.ErrNotFound):
 			return ErrAccountNotFound
+		case u.IfLink != nil && storage.ConflictField(err) == storage.FieldState:
+			return errLinkChanged
 		case !errors.Is(err, storage.ErrConflict):
 			return s.unavailable(ctx, "UpdateAccount", err)
 		case attempt > 0:
@@ -170,6 +172,11 @@ func (s *Service) updateAccount(ctx context.Context, id string, u storage.Accoun
 		}
 	}
 }
+
+// errLinkChanged is updateAccount's answer when the update named the link
+// it replaces (IfLink) and the account no longer has it: another link got
+// there first. Callers turn it into their own answer.
+var errLinkChanged = errors.New("account: the account's linked identity changed meanwhile")
 
 // SignUpEmail creates an account for email and password, with an optional
 // nickname ("" for none), and signs it in on c's device (docs/API.md
@@ -415,14 +422,20 @@ func (s *Service) LinkEmail(ctx context.Context, p Principal, timezone, email, p
 		return nil, s.internal(ctx, "hash", err)
 	}
 	old := acct
-	u := storage.AccountUpdate{Link: &storage.Link{Type: storage.LinkEmail, ID: email}, PasswordHash: &hash, At: now}
+	guest, linked := storage.Link{Type: old.LinkedType, ID: old.LinkedID}, storage.Link{Type: storage.LinkEmail, ID: email}
+	// Written only while the account is still this guest: a link racing
+	// this one (email or platform) may have replaced it meanwhile.
+	u := storage.AccountUpdate{Link: &linked, IfLink: &guest, PasswordHash: &hash, At: now}
 	if err := s.updateAccount(ctx, old.ID, u, now); err != nil {
+		if errors.Is(err, errLinkChanged) {
+			return nil, ErrInvalidRequest.with("only a guest account can link an email")
+		}
 		return nil, err
 	}
 	undoAccount := func(ctx context.Context) error {
 		empty := old.PasswordHash
 		return s.store.UpdateAccount(ctx, old.ID, storage.AccountUpdate{
-			Link: &storage.Link{Type: old.LinkedType, ID: old.LinkedID}, PasswordHash: &empty, At: old.UpdatedAt,
+			Link: &guest, IfLink: &linked, PasswordHash: &empty, At: old.UpdatedAt,
 		})
 	}
 	a := old

@@ -138,6 +138,12 @@ type Link struct {
 type AccountUpdate struct {
 	Nickname     *string // "" clears it; ConflictError{FieldNickname} when taken
 	Link         *Link   // replaces the linked identity; ConflictError{FieldLink} when taken
+	// IfLink, with Link, makes the update conditional: it is written only
+	// if the account's linked identity is still IfLink when the store
+	// writes it, else ConflictError{FieldState} and nothing is written. A
+	// guest's link to an email or a platform names the guest key it read,
+	// so that two links racing on one guest cannot both replace it.
+	IfLink *Link
 	PasswordHash *string
 	Purchases    *Purchases
 	Country      *string

@@ -338,6 +338,18 @@ func (u *userStore) UpdateAccount(ctx context.Context, id string, up storage.Acc
 	args = append(args, id)
 
 	err := u.tx(ctx, func(tx *sql.Tx) error {
+		if up.Link != nil && up.IfLink != nil {
+			var cur storage.Link
+			err := tx.QueryRowContext(ctx, `SELECT linked_type, linked_id FROM users WHERE id = ?`, id).Scan(&cur.Type, &cur.ID)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+				return storage.ErrNotFound
+			case err != nil:
+				return err
+			case cur != *up.IfLink:
+				return storage.Conflict(storage.FieldState) // another link got there first
+			}
+		}
 		if err := checkFree(ctx, tx, id, up.Link, nickKey); err != nil {
 			return err
 		}

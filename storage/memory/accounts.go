@@ -115,6 +115,9 @@ func (s *Store) UpdateAccount(ctx context.Context, id string, u storage.AccountU
 	}
 	// Check every unique field before changing anything.
 	oldLink := storage.Link{Type: a.LinkedType, ID: a.LinkedID}
+	if u.Link != nil && u.IfLink != nil && *u.IfLink != oldLink {
+		return storage.Conflict(storage.FieldState)
+	}
 	if u.Link != nil && *u.Link != oldLink {
 		if _, ok := s.byLink[*u.Link]; ok {
 			return storage.Conflict(storage.FieldLink)

@@ -152,6 +152,9 @@ func (s *Store) UpdateAccount(ctx context.Context, id string, u storage.AccountU
 		if err != nil {
 			return err
 		}
+		if u.IfLink != nil && cur != *u.IfLink {
+			return storage.Conflict(storage.FieldState)
+		}
 		changed := cur != *u.Link
 		if changed {
 			if _, err := tx.Exec(ctx, s.q(`DELETE FROM gameauth_identities WHERE account_id = $1 AND type = $2 AND subject = $3`),

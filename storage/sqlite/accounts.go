@@ -171,7 +171,7 @@ func (s *Store) UpdateAccount(ctx context.Context, id string, u storage.AccountU
 	args = append(args, id)
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		if u.Link != nil {
-			if err := replacePrimary(ctx, tx, id, *u.Link, u.At); err != nil {
+			if err := replacePrimary(ctx, tx, id, *u.Link, u.IfLink, u.At); err != nil {
 				return err
 			}
 		}
@@ -189,9 +189,13 @@ func (s *Store) UpdateAccount(ctx context.Context, id string, u storage.AccountU
 }
 
 // replacePrimary makes link the account's primary identity in tx, linked
-// at at, in place of the one it had; keeping the same one changes nothing.
-func replacePrimary(ctx context.Context, tx *sql.Tx, accountID string, link storage.Link, at time.Time) error {
+// at at, in place of the one it had (which must be ifLink, if set);
+// keeping the same one changes nothing.
+func replacePrimary(ctx context.Context, tx *sql.Tx, accountID string, link storage.Link, ifLink *storage.Link, at time.Time) error {
 	cur, err := primaryLink(ctx, tx, accountID)
+	if err == nil && ifLink != nil && cur != *ifLink {
+		err = storage.Conflict(storage.FieldState)
+	}
 	if err != nil || cur == link {
 		return err
 	}

@@ -254,6 +254,9 @@ func runAccounts(t *testing.T, newAccounts func(t *testing.T) storage.Accounts) 
 			{"Link", storage.AccountUpdate{Link: &storage.Link{Type: storage.LinkEmail, ID: "hero@example.com"}}, func(a *storage.Account) {
 				a.LinkedType, a.LinkedID = storage.LinkEmail, "hero@example.com"
 			}},
+			{"LinkIfStillGuest", storage.AccountUpdate{Link: &storage.Link{Type: "apple", ID: "A1"}, IfLink: &storage.Link{Type: storage.LinkGuest, ID: "guest-1"}}, func(a *storage.Account) {
+				a.LinkedType, a.LinkedID = "apple", "A1"
+			}},
 			{"PasswordHash", storage.AccountUpdate{PasswordHash: ptr("$argon2id$new")}, func(a *storage.Account) { a.PasswordHash = "$argon2id$new" }},
 			{"Purchases", storage.AccountUpdate{Purchases: &storage.Purchases{Count: 9, CurrencyCode: "EUR", TotalPrice: 99.75}}, func(a *storage.Account) {
 				a.Purchases = storage.Purchases{Count: 9, CurrencyCode: "EUR", TotalPrice: 99.75}
@@ -348,6 +351,56 @@ func runAccounts(t *testing.T, newAccounts func(t *testing.T) storage.Accounts) 
 				requireNicknameFree(t, st, "Charlie")
 				requireLinkFree(t, st, storage.LinkEmail, "new@example.com")
 			})
+		}
+	})
+
+	// A link that names the identity it replaces (IfLink) is written only
+	// if the account still has it: two links racing on one guest cannot
+	// both replace it, and neither the account nor its identities change
+	// for the one that lost.
+	s.test(t, "UpdateIfLinkChanged", func(t *testing.T, st storage.Accounts) {
+		ctx := t.Context()
+		a := newAccount("acc-1", storage.LinkEmail, "a@example.com", "Alpha")
+		require.NoError(t, st.CreateAccount(ctx, a))
+		u := storage.AccountUpdate{Link: &storage.Link{Type: "apple", ID: "A1"}, IfLink: &storage.Link{Type: storage.LinkGuest, ID: "g-1"},
+			Nickname: ptr("Changed"), At: at(time.Hour)}
+		requireConflict(t, st.UpdateAccount(ctx, a.ID, u), storage.FieldState)
+		got, err := st.GetAccount(ctx, a.ID)
+		require.NoError(t, err)
+		requireAccount(t, a, got, "nothing is written")
+		requireLinkFree(t, st, "apple", "A1")
+		requireNicknameFree(t, st, "Changed")
+		if ids, ok := st.(storage.Identities); ok {
+			have, err := ids.ListIdentities(ctx, a.ID)
+			require.NoError(t, err)
+			require.Len(t, have, 1)
+			assert.Equal(t, a.LinkedType, have[0].Type)
+		}
+	})
+
+	s.test(t, "ConcurrentLinksOfOneGuest", func(t *testing.T, st storage.Accounts) {
+		ctx := t.Context()
+		guest := storage.Link{Type: storage.LinkGuest, ID: "g-race"}
+		require.NoError(t, st.CreateAccount(ctx, newAccount("acc-race", guest.Type, guest.ID, "")))
+		links := make([]storage.Link, concurrency)
+		errs := race(concurrency, func(i int) error {
+			links[i] = storage.Link{Type: fmt.Sprintf("provider-%d", i), ID: fmt.Sprintf("sub-%d", i)}
+			return st.UpdateAccount(ctx, "acc-race", storage.AccountUpdate{Link: &links[i], IfLink: &guest, At: at(time.Hour)})
+		})
+		winner := requireOneWinner(t, errs, storage.FieldState)
+		got, err := st.GetAccount(ctx, "acc-race")
+		require.NoError(t, err)
+		assert.Equal(t, links[winner], storage.Link{Type: got.LinkedType, ID: got.LinkedID})
+		for i, l := range links {
+			if i != winner {
+				requireLinkFree(t, st, l.Type, l.ID)
+			}
+		}
+		if ids, ok := st.(storage.Identities); ok {
+			have, err := ids.ListIdentities(ctx, "acc-race")
+			require.NoError(t, err)
+			require.Len(t, have, 1, "the winner's identity alone")
+			assert.Equal(t, links[winner], have[0].Link())
 		}
 	})
 
