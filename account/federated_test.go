@@ -320,7 +320,9 @@ func TestPlatformLinkAfterAnEmailLinkKeepsTheEmail(t *testing.T) {
 	e := newEnv(t, func(c *envConfig) { c.Providers = hp })
 	g := e.guest("phone-h")
 	done := make(chan resp)
-	go func() { done <- e.put("/federated/link", map[string]any{"provider": "apple", "id_token": "apple:A2"}, bearerOpt(g.access)) }()
+	go func() {
+		done <- e.put("/federated/link", map[string]any{"provider": "apple", "id_token": "apple:A2"}, bearerOpt(g.access))
+	}()
 	<-hp.entered
 	r := e.put("/email/link", map[string]any{"linked_id": "held@example.com", "linked_password": "s3cret-pass"}, bearerOpt(g.access))
 	require.Equal(t, http.StatusOK, r.Status, r.Raw)

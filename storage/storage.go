@@ -136,14 +136,14 @@ type Link struct {
 // AccountUpdate changes the fields that are set (non-nil) and nothing else,
 // in one step.
 type AccountUpdate struct {
-	Nickname     *string // "" clears it; ConflictError{FieldNickname} when taken
-	Link         *Link   // replaces the linked identity; ConflictError{FieldLink} when taken
+	Nickname *string // "" clears it; ConflictError{FieldNickname} when taken
+	Link     *Link   // replaces the linked identity; ConflictError{FieldLink} when taken
 	// IfLink, with Link, makes the update conditional: it is written only
 	// if the account's linked identity is still IfLink when the store
 	// writes it, else ConflictError{FieldState} and nothing is written. A
 	// guest's link to an email or a platform names the guest key it read,
 	// so that two links racing on one guest cannot both replace it.
-	IfLink *Link
+	IfLink       *Link
 	PasswordHash *string
 	Purchases    *Purchases
 	Country      *string
