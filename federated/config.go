@@ -298,9 +298,17 @@ func checkList(list []string) error {
 	return nil
 }
 
-// checkURL accepts an empty string (the vendor's default), an https URL,
-// or an http URL on a loopback host.
-func checkURL(s string) error {
+// checkURL accepts, for a configured URL, an empty string (the vendor's
+// default), an https URL, or an http URL on a loopback host; none with a
+// query or fragment.
+func checkURL(s string) error { return checkURLQuery(s, false) }
+
+// checkDiscoveredURL is checkURL for a URL read at run time from a
+// vendor's document, which may carry a query: Azure AD B2C's jwks_uri
+// names its policy, …/keys?p=<policy>. It has no fragment all the same.
+func checkDiscoveredURL(s string) error { return checkURLQuery(s, true) }
+
+func checkURLQuery(s string, query bool) error {
 	if s == "" {
 		return nil
 	}
@@ -313,7 +321,9 @@ func checkURL(s string) error {
 		return fmt.Errorf("%q: want an absolute http(s) URL", s)
 	case u.User != nil:
 		return fmt.Errorf("%q: credentials in a URL are not accepted", u.Redacted())
-	case u.RawQuery != "" || u.Fragment != "":
+	case u.Fragment != "" || strings.Contains(s, "#"):
+		return fmt.Errorf("%q: no fragment", s)
+	case !query && (u.RawQuery != "" || u.ForceQuery):
 		return fmt.Errorf("%q: no query or fragment", s)
 	case u.Scheme == "https":
 		return nil

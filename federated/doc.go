@@ -70,7 +70,9 @@
 //
 // oidc (a list; id_token, optional nonce): each entry's discovery document
 // ({issuer}/.well-known/openid-configuration, fetched on first use or by
-// [Set.Warm]) must name the same issuer; its jwks_uri is the key set. iss
+// [Set.Warm]) must name the same issuer; its jwks_uri is the key set
+// (https, or http on a loopback host; it may carry a query, as Azure AD
+// B2C's …/keys?p=<policy> does, but no credentials or fragment). iss
 // must equal issuer, aud be one of client_ids, exp is required; a nonce,
 // when sent, must equal the nonce claim as is (OpenID Connect Core
 // 3.1.2.1). The algorithm is the key's declared alg or, when it declares
