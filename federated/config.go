@@ -31,6 +31,9 @@ const (
 	DefaultTimeout = 10 * time.Second
 	// DefaultGameCenterMaxAge is how old a Game Center signature may be.
 	DefaultGameCenterMaxAge = 5 * time.Minute
+	// DefaultGameCenterCertRetry is how long a failed Game Center
+	// certificate fetch is remembered.
+	DefaultGameCenterCertRetry = time.Minute
 )
 
 // Config is the providers' configuration, in the shape of the JSON file the
@@ -95,9 +98,15 @@ type GameCenterConfig struct {
 	// MaxAge is how old a signature may be, e.g. "5m"; default
 	// DefaultGameCenterMaxAge.
 	MaxAge Duration `json:"max_age,omitempty"`
-	// CertHosts are the hosts public_key_url may name (exact host names,
-	// any port). Empty: apple.com and its subdomains.
+	// CertHosts are the hosts public_key_url may name (exact host names;
+	// the URL names no port but 443, except on a loopback host). Empty:
+	// apple.com and its subdomains.
 	CertHosts []string `json:"cert_hosts,omitempty"`
+	// CertRetry is how long a failed certificate fetch (an error answer,
+	// no answer, not a certificate of the roots) is remembered: until then
+	// a sign-in naming the same URL gets the same answer without a fetch,
+	// e.g. "1m"; default DefaultGameCenterCertRetry.
+	CertRetry Duration `json:"cert_retry,omitempty"`
 }
 
 // SteamConfig configures Steam session tickets.
@@ -241,6 +250,9 @@ func (c *Config) Validate() error {
 		add("gamecenter.bundle_ids", checkList(gc.BundleIDs))
 		if gc.MaxAge < 0 {
 			add("gamecenter.max_age", errors.New("must not be negative"))
+		}
+		if gc.CertRetry < 0 {
+			add("gamecenter.cert_retry", errors.New("must not be negative"))
 		}
 		for i, h := range gc.CertHosts {
 			add(fmt.Sprintf("gamecenter.cert_hosts[%d]", i), checkHost(h))
