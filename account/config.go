@@ -163,7 +163,8 @@ type Config struct {
 	// and answered as usual, no code is made, and a warning is logged.
 	Mailer Mailer
 	// Limiter rate-limits sign-in attempts under the keys
-	// "acct:<normalized email or account ID>" and "addr:<client IP>". Nil
+	// "acct:<normalized email or account ID>" and "addr:<client IP>" (an
+	// IPv6 client by its /64, e.g. "addr:2001:db8:1:2::/64"). Nil
 	// means NewLocalLimiter(SignInLimit), local to this process.
 	Limiter Limiter
 	// SignInLimit is the attempts per minute per account and per address of

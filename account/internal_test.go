@@ -171,6 +171,21 @@ func TestLocalLimiter(t *testing.T) {
 	assert.Len(t, l.buckets, 1)
 }
 
+func TestAddrKey(t *testing.T) {
+	for in, want := range map[string]string{
+		"192.0.2.1":                   "addr:192.0.2.1",
+		"::ffff:192.0.2.1":            "addr:192.0.2.1",
+		"2001:db8:1:2::1":             "addr:2001:db8:1:2::/64",
+		"2001:db8:1:2:ffff:ffff:ff:1": "addr:2001:db8:1:2::/64",
+		"2001:db8:1:3::1":             "addr:2001:db8:1:3::/64",
+		"fe80::1%eth0":                "addr:fe80::/64",
+		"::1":                         "addr:::/64",
+	} {
+		assert.Equal(t, want, addrKey(netip.MustParseAddr(in)), in)
+	}
+	assert.Empty(t, addrKey(netip.Addr{}))
+}
+
 func TestErrorValues(t *testing.T) {
 	e := ErrAccountBlocked.with("account is blocked until tomorrow")
 	e.BlockKey = "k"

@@ -82,9 +82,17 @@ func (s *Service) allow(ctx context.Context, now time.Time, keys ...string) erro
 
 func acctKey(id string) string { return "acct:" + id }
 
+// addrKey is the limiter key of a client address: an IPv4 address (also
+// written IPv4-mapped) on its own, an IPv6 address by its /64, which is
+// what one customer usually gets and can walk through at will.
 func addrKey(a netip.Addr) string {
 	if !a.IsValid() {
 		return ""
+	}
+	a = a.Unmap()
+	if a.Is6() {
+		p, _ := a.Prefix(64) // cannot fail: 64 fits an IPv6 address
+		return "addr:" + p.String()
 	}
 	return "addr:" + a.String()
 }

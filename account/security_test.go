@@ -103,6 +103,40 @@ func TestRateLimitTrustedProxies(t *testing.T) {
 	requireError(t, attempt("c0@example.com", "203.0.113.7"), http.StatusUnauthorized, CodeInvalidCredentials)
 }
 
+// TestRateLimitIPv6ByPrefix: an IPv6 client is limited by its /64, which
+// one customer usually gets whole; IPv4, written plainly or IPv4-mapped,
+// stays per address.
+func TestRateLimitIPv6ByPrefix(t *testing.T) {
+	e := newEnv(t, func(c *envConfig) { c.SignInLimit = 2 })
+	attempt := func(i int, addr string) resp {
+		return e.put("/email/signin", with(device("d"), "linked_id", fmt.Sprintf("v6-%d@example.com", i), "linked_password", "wrong password"), fromAddr(addr))
+	}
+	requireError(t, attempt(0, "[2001:db8:1:2::1]:1"), http.StatusUnauthorized, CodeInvalidCredentials)
+	requireError(t, attempt(1, "[2001:db8:1:2:ffff:ffff:ffff:fffe]:2"), http.StatusUnauthorized, CodeInvalidCredentials)
+	requireError(t, attempt(2, "[2001:db8:1:2:abcd::99]:3"), http.StatusTooManyRequests, CodeRateLimited)
+	requireError(t, attempt(3, "[2001:db8:1:3::1]:4"), http.StatusUnauthorized, CodeInvalidCredentials)
+
+	// IPv4-mapped is the IPv4 address, not a /64 of ::ffff:0:0/96.
+	requireError(t, attempt(4, "[::ffff:192.0.2.7]:1"), http.StatusUnauthorized, CodeInvalidCredentials)
+	requireError(t, attempt(5, "192.0.2.7:2"), http.StatusUnauthorized, CodeInvalidCredentials)
+	requireError(t, attempt(6, "[::ffff:192.0.2.7]:3"), http.StatusTooManyRequests, CodeRateLimited)
+	requireError(t, attempt(7, "[::ffff:192.0.2.8]:1"), http.StatusUnauthorized, CodeInvalidCredentials)
+
+	// The Go API, which takes the address as given, keys it alike.
+	signIn := func(i int, addr string) error {
+		_, err := e.svc.SignInEmail(context.Background(), Client{Device: DeviceInfo{Platform: "ios", DeviceID: "d"}, Addr: netip.MustParseAddr(addr)},
+			fmt.Sprintf("v6-api-%d@example.com", i), "wrong password")
+		return err
+	}
+	require.ErrorIs(t, signIn(0, "::ffff:198.51.100.1"), ErrInvalidCredentials)
+	require.ErrorIs(t, signIn(1, "198.51.100.1"), ErrInvalidCredentials)
+	require.ErrorIs(t, signIn(2, "::ffff:198.51.100.1"), ErrRateLimited)
+	require.ErrorIs(t, signIn(3, "198.51.100.2"), ErrInvalidCredentials)
+	require.ErrorIs(t, signIn(4, "2001:db8:9:9::1%eth0"), ErrInvalidCredentials)
+	require.ErrorIs(t, signIn(5, "2001:db8:9:9::2"), ErrInvalidCredentials)
+	require.ErrorIs(t, signIn(6, "2001:db8:9:9::3"), ErrRateLimited, "a zone does not make another /64")
+}
+
 type failingLimiter struct{}
 
 func (failingLimiter) Allow(context.Context, string, time.Time) (bool, time.Duration, error) {

@@ -31,6 +31,9 @@ const (
 	DefaultTimeout = 10 * time.Second
 	// DefaultGameCenterMaxAge is how old a Game Center signature may be.
 	DefaultGameCenterMaxAge = 5 * time.Minute
+	// DefaultGameCenterCertRetry is how long a failed Game Center
+	// certificate fetch is remembered.
+	DefaultGameCenterCertRetry = time.Minute
 )
 
 // Config is the providers' configuration, in the shape of the JSON file the
@@ -95,9 +98,15 @@ type GameCenterConfig struct {
 	// MaxAge is how old a signature may be, e.g. "5m"; default
 	// DefaultGameCenterMaxAge.
 	MaxAge Duration `json:"max_age,omitempty"`
-	// CertHosts are the hosts public_key_url may name (exact host names,
-	// any port). Empty: apple.com and its subdomains.
+	// CertHosts are the hosts public_key_url may name (exact host names;
+	// the URL names no port but 443, except on a loopback host). Empty:
+	// apple.com and its subdomains.
 	CertHosts []string `json:"cert_hosts,omitempty"`
+	// CertRetry is how long a failed certificate fetch (an error answer,
+	// no answer, not a certificate of the roots) is remembered: until then
+	// a sign-in naming the same URL gets the same answer without a fetch,
+	// e.g. "1m"; default DefaultGameCenterCertRetry.
+	CertRetry Duration `json:"cert_retry,omitempty"`
 }
 
 // SteamConfig configures Steam session tickets.
@@ -242,6 +251,9 @@ func (c *Config) Validate() error {
 		if gc.MaxAge < 0 {
 			add("gamecenter.max_age", errors.New("must not be negative"))
 		}
+		if gc.CertRetry < 0 {
+			add("gamecenter.cert_retry", errors.New("must not be negative"))
+		}
 		for i, h := range gc.CertHosts {
 			add(fmt.Sprintf("gamecenter.cert_hosts[%d]", i), checkHost(h))
 		}
@@ -298,9 +310,17 @@ func checkList(list []string) error {
 	return nil
 }
 
-// checkURL accepts an empty string (the vendor's default), an https URL,
-// or an http URL on a loopback host.
-func checkURL(s string) error {
+// checkURL accepts, for a configured URL, an empty string (the vendor's
+// default), an https URL, or an http URL on a loopback host; none with a
+// query or fragment.
+func checkURL(s string) error { return checkURLQuery(s, false) }
+
+// checkDiscoveredURL is checkURL for a URL read at run time from a
+// vendor's document, which may carry a query: Azure AD B2C's jwks_uri
+// names its policy, …/keys?p=<policy>. It has no fragment all the same.
+func checkDiscoveredURL(s string) error { return checkURLQuery(s, true) }
+
+func checkURLQuery(s string, query bool) error {
 	if s == "" {
 		return nil
 	}
@@ -313,7 +333,9 @@ func checkURL(s string) error {
 		return fmt.Errorf("%q: want an absolute http(s) URL", s)
 	case u.User != nil:
 		return fmt.Errorf("%q: credentials in a URL are not accepted", u.Redacted())
-	case u.RawQuery != "" || u.Fragment != "":
+	case u.Fragment != "" || strings.Contains(s, "#"):
+		return fmt.Errorf("%q: no fragment", s)
+	case !query && (u.RawQuery != "" || u.ForceQuery):
 		return fmt.Errorf("%q: no query or fragment", s)
 	case u.Scheme == "https":
 		return nil

@@ -70,6 +70,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"a duration that is a number", `{"gamecenter": {"bundle_ids": ["b"], "max_age": 300}}`, `a duration is a string such as "5m"`},
 		{"a bad duration", `{"gamecenter": {"bundle_ids": ["b"], "max_age": "5 minutes"}}`, `bad duration "5 minutes"`},
 		{"negative max age", `{"gamecenter": {"bundle_ids": ["b"], "max_age": "-1m"}}`, "gamecenter.max_age: must not be negative"},
+		{"negative cert retry", `{"gamecenter": {"bundle_ids": ["b"], "cert_retry": "-1s"}}`, "gamecenter.cert_retry: must not be negative"},
 		{"a cert host with a scheme", `{"gamecenter": {"bundle_ids": ["b"], "cert_hosts": ["https://static.gc.apple.com"]}}`, "gamecenter.cert_hosts[0]"},
 		{"negative timeout", `{"timeout": "-1s"}`, "timeout: must not be negative"},
 		{"OIDC named like a built-in", `{"oidc": [{"name": "apple", "issuer": "https://a.example", "client_ids": ["g"]}]}`, `oidc[0].name: "apple" is a built-in name`},

@@ -52,14 +52,20 @@
 // player_id, bundle_id): bundle_id must be one of bundle_ids and the
 // timestamp (milliseconds) no older than max_age (default 5 minutes) nor
 // more than a minute ahead; public_key_url must be https on an allowed host
-// (apple.com and its subdomains, or exactly the cert_hosts). The DER
+// (apple.com and its subdomains, or exactly the cert_hosts), without
+// credentials, query or fragment, on no port but 443 (any on a loopback
+// host, for tests), with a clean path. The DER
 // certificate there must chain to the roots of root_ca_file (its
 // self-signed certificates; the others serve as intermediates; default:
 // the system's roots), and its RSA key must verify the PKCS #1 v1.5
 // SHA-256 signature over player_id ‖ bundle_id ‖ big-endian uint64
-// timestamp ‖ salt. Verified keys are cached by URL (at most 32, each until
-// its chain expires or for a day). The subject is player_id (the
-// teamPlayerID).
+// timestamp ‖ salt. Verified keys are cached by the URL's normal form
+// (lower-case host, no default port; at most 32, each until its chain
+// expires or for a day); a failed fetch is remembered for cert_retry
+// (default a minute), and its answer given without a fetch until then. At
+// most 4 certificate fetches run at once; a sign-in that cannot start its
+// fetch before its context ends (or the timeout) is ErrUnavailable. The
+// subject is player_id (the teamPlayerID).
 //
 // steam (ticket, hex): the Web API's ISteamUserAuth/AuthenticateUserTicket/v1
 // under api_base, with web_api_key and app_id. The subject is
@@ -70,7 +76,9 @@
 //
 // oidc (a list; id_token, optional nonce): each entry's discovery document
 // ({issuer}/.well-known/openid-configuration, fetched on first use or by
-// [Set.Warm]) must name the same issuer; its jwks_uri is the key set. iss
+// [Set.Warm]) must name the same issuer; its jwks_uri is the key set
+// (https, or http on a loopback host; it may carry a query, as Azure AD
+// B2C's …/keys?p=<policy> does, but no credentials or fragment). iss
 // must equal issuer, aud be one of client_ids, exp is required; a nonce,
 // when sent, must equal the nonce claim as is (OpenID Connect Core
 // 3.1.2.1). The algorithm is the key's declared alg or, when it declares

@@ -14,6 +14,7 @@ import (
 	"math"
 	"net/url"
 	"os"
+	"path"
 	"slices"
 	"strings"
 	"sync"
@@ -22,11 +23,13 @@ import (
 	"golang.org/x/sync/singleflight"
 )
 
-// Bounds of Game Center's credential and certificate cache.
+// Bounds of Game Center's credential, certificate cache and fetches.
 const (
 	maxCertSize    = 64 << 10
 	certCacheSize  = 32
 	certCacheTTL   = 24 * time.Hour
+	certFailSize   = 64 // failed fetches remembered
+	maxCertFetches = 4  // certificate fetches at once, across all URLs
 	maxGCFieldSize = 1 << 10
 )
 
@@ -38,7 +41,10 @@ type gameCenter struct {
 	roots         *x509.CertPool
 	intermediates *x509.CertPool
 	env           *env
-	certs         certCache
+	retry         time.Duration // how long a failed fetch is remembered
+	certs         certCache     // verified keys
+	fails         certCache     // failed fetches' answers
+	slots         chan struct{} // one per fetch running, at most maxCertFetches
 	flight        singleflight.Group
 }
 
@@ -47,10 +53,16 @@ func newGameCenter(cfg *GameCenterConfig, e *env) (*gameCenter, error) {
 		bundleIDs: slices.Clone(cfg.BundleIDs),
 		maxAge:    time.Duration(cfg.MaxAge),
 		env:       e,
-		certs:     certCache{m: map[string]certEntry{}},
+		retry:     time.Duration(cfg.CertRetry),
+		certs:     certCache{size: certCacheSize, m: map[string]certEntry{}},
+		fails:     certCache{size: certFailSize, m: map[string]certEntry{}},
+		slots:     make(chan struct{}, maxCertFetches),
 	}
 	if gc.maxAge == 0 {
 		gc.maxAge = DefaultGameCenterMaxAge
+	}
+	if gc.retry == 0 {
+		gc.retry = DefaultGameCenterCertRetry
 	}
 	for _, h := range cfg.CertHosts {
 		gc.hosts = append(gc.hosts, strings.ToLower(h))
@@ -171,21 +183,40 @@ func (gc *gameCenter) Verify(ctx context.Context, c Credential) (Identity, error
 	return Identity{Provider: GameCenter, Subject: c.PlayerID}, nil
 }
 
-// certURL accepts only https URLs on the allowed hosts.
+// certURL accepts only plain https URLs on the allowed hosts: no
+// credentials, query or fragment, no port but 443 (any on a loopback host,
+// where a test's fake listens) and a clean path. It returns the URL's one
+// normal form (lower-case host, no default port, canonical escaping),
+// which is fetched and by which keys, failures and fetches in flight are
+// known, so that spelling one certificate's URL anew makes no new fetch.
 func (gc *gameCenter) certURL(s string) (string, error) {
 	u, err := url.Parse(s)
-	switch {
-	case err != nil:
+	if err != nil {
 		return "", invalidf(GameCenter, "public_key_url is not a URL")
+	}
+	host, port := strings.ToLower(u.Hostname()), u.Port()
+	switch {
 	case u.Scheme != "https":
 		return "", invalidf(GameCenter, "public_key_url is not https")
 	case u.User != nil || u.Host == "":
 		return "", invalidf(GameCenter, "public_key_url is not a plain https URL")
-	case !gc.hostAllowed(strings.ToLower(u.Hostname())):
+	case u.RawQuery != "" || u.ForceQuery || strings.Contains(s, "#"):
+		return "", invalidf(GameCenter, "public_key_url has a query or fragment")
+	case !gc.hostAllowed(host):
 		return "", invalidf(GameCenter, "public_key_url host %q not allowed", u.Hostname())
+	case port != "" && port != "443" && !isLoopback(host):
+		return "", invalidf(GameCenter, "public_key_url port %s not allowed (only 443)", port)
+	case u.Path == "" || path.Clean(u.Path) != u.Path:
+		return "", invalidf(GameCenter, "public_key_url path is not clean")
 	}
-	u.Fragment, u.RawFragment = "", ""
-	return u.String(), nil
+	if strings.Contains(host, ":") {
+		host = "[" + host + "]"
+	}
+	if port != "" && port != "443" {
+		host += ":" + port
+	}
+	n := url.URL{Scheme: "https", Host: host, Path: u.Path}
+	return n.String(), nil
 }
 
 // hostAllowed: the configured hosts, exactly, or else apple.com and its
@@ -197,14 +228,29 @@ func (gc *gameCenter) hostAllowed(host string) bool {
 	return slices.Contains(gc.hosts, host)
 }
 
-// key returns the verified signing key at u, from the cache or fetched
-// (one fetch per URL at a time).
+// key returns the verified signing key at u (a normal form of certURL),
+// from the cache or fetched: one fetch per URL at a time, at most
+// maxCertFetches across all URLs, and none while a failed fetch of u is
+// remembered, whose answer it returns instead.
 func (gc *gameCenter) key(ctx context.Context, u string) (*rsa.PublicKey, error) {
-	if pub, ok := gc.certs.get(u, gc.env.now()); ok {
-		return pub, nil
+	if e, ok := gc.cached(u); ok {
+		return e.pub, e.err
 	}
 	ch := gc.flight.DoChan(u, func() (any, error) {
-		return gc.fetch(context.WithoutCancel(ctx), u)
+		if e, ok := gc.cached(u); ok { // a fetch of u ended since we looked
+			return e.pub, e.err
+		}
+		release, err := gc.slot(ctx)
+		if err != nil {
+			return nil, err
+		}
+		defer release()
+		pub, err := gc.fetch(context.WithoutCancel(ctx), u)
+		if err != nil {
+			now := gc.env.now()
+			gc.fails.put(u, certEntry{err: err, until: now.Add(gc.retry)}, now)
+		}
+		return pub, err
 	})
 	select {
 	case r := <-ch:
@@ -215,6 +261,34 @@ func (gc *gameCenter) key(ctx context.Context, u string) (*rsa.PublicKey, error)
 	case <-ctx.Done():
 		return nil, unavailable(GameCenter, "certificate", ctx.Err())
 	}
+}
+
+// cached is u's verified key or, when its fetch failed lately, that
+// fetch's error.
+func (gc *gameCenter) cached(u string) (certEntry, bool) {
+	now := gc.env.now()
+	if e, ok := gc.certs.get(u, now); ok {
+		return e, true
+	}
+	return gc.fails.get(u, now)
+}
+
+// slot waits for one of the maxCertFetches fetch slots as long as ctx, the
+// sign-in's that starts the fetch, lets it, and no longer than the timeout;
+// release gives it back. Sign-ins sharing the fetch wait on their own
+// contexts as well.
+func (gc *gameCenter) slot(ctx context.Context) (release func(), err error) {
+	ctx, cancel := context.WithTimeout(ctx, gc.env.timeout)
+	defer cancel()
+	select {
+	case gc.slots <- struct{}{}:
+		if ctx.Err() == nil { // select picks at random when both are ready
+			return func() { <-gc.slots }, nil
+		}
+		<-gc.slots
+	case <-ctx.Done():
+	}
+	return nil, unavailable(GameCenter, "certificate", errors.New("too many certificate fetches at once"))
 }
 
 // fetch downloads the certificate at u, verifies its chain to the
@@ -257,26 +331,30 @@ func (gc *gameCenter) fetch(ctx context.Context, u string) (*rsa.PublicKey, erro
 	return pub, nil
 }
 
-// certCache holds at most certCacheSize verified keys by URL, each until
-// its chain or certCacheTTL expires, whichever comes first.
+// certCache holds at most size entries by URL, each until its time: the
+// verified keys until their chain or certCacheTTL expires, whichever comes
+// first; the failed fetches' answers for the retry time.
 type certCache struct {
-	mu sync.Mutex
-	m  map[string]certEntry
+	size int
+	mu   sync.Mutex
+	m    map[string]certEntry
 }
 
+// certEntry is a verified key, or a failed fetch's error.
 type certEntry struct {
 	pub   *rsa.PublicKey
+	err   error
 	until time.Time
 }
 
-func (c *certCache) get(u string, now time.Time) (*rsa.PublicKey, bool) {
+func (c *certCache) get(u string, now time.Time) (certEntry, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.m[u]
 	if !ok || !now.Before(e.until) {
-		return nil, false
+		return certEntry{}, false
 	}
-	return e.pub, true
+	return e, true
 }
 
 // put stores e; when full, it drops expired entries and then the one that
@@ -284,7 +362,7 @@ func (c *certCache) get(u string, now time.Time) (*rsa.PublicKey, bool) {
 func (c *certCache) put(u string, e certEntry, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if _, ok := c.m[u]; !ok && len(c.m) >= certCacheSize {
+	if _, ok := c.m[u]; !ok && len(c.m) >= c.size {
 		var first string
 		for k, v := range c.m {
 			if !now.Before(v.until) {
@@ -295,7 +373,7 @@ func (c *certCache) put(u string, e certEntry, now time.Time) {
 				first = k
 			}
 		}
-		if len(c.m) >= certCacheSize {
+		if len(c.m) >= c.size {
 			delete(c.m, first)
 		}
 	}

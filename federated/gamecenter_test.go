@@ -5,10 +5,14 @@ import (
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/pem"
+	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -118,6 +122,16 @@ func TestGameCenter(t *testing.T) {
 			c.PublicKeyURL = strings.Replace(c.PublicKeyURL, "https://", "https://user@", 1)
 			return c
 		}},
+		{name: "a query", why: "query or fragment", cred: func() federated.Credential {
+			c := f.good()
+			c.PublicKeyURL += "?v=2"
+			return c
+		}},
+		{name: "a fragment", why: "query or fragment", cred: func() federated.Credential {
+			c := f.good()
+			c.PublicKeyURL += "#x"
+			return c
+		}},
 		{name: "chain to another root", why: "does not chain", fetch: true, cred: func() federated.Credential {
 			return f.sign(f.other, "/other.cer", "T:_abc123", gcBundle, f.clk.Now())
 		}},
@@ -189,6 +203,8 @@ func TestGameCenterDefaultHosts(t *testing.T) {
 		"https://apple.com.evil.example/gc.cer",
 		"https://static.gc.apple.com.evil.example/gc.cer",
 		"https://127.0.0.1/gc.cer",
+		"https://static.gc.apple.com:1/public-key/gc-prod.cer", // would hold a fetch for the whole timeout
+		"https://static.gc.apple.com:8443/public-key/gc-prod.cer",
 	} {
 		c := f.good()
 		c.PublicKeyURL = u
@@ -233,7 +249,177 @@ func TestGameCenterUnavailable(t *testing.T) {
 		require.ErrorIs(t, err, federated.ErrUnavailable)
 		assert.NotErrorIs(t, err, federated.ErrInvalidCredential)
 		assert.Less(t, time.Since(start), 3*time.Second)
+		// The timeout is remembered: the next sign-in waits for nothing.
+		calls := f.Calls()
+		start = time.Now()
+		_, err = impatient.Verify(context.Background(), federated.GameCenter, f.good())
+		require.ErrorIs(t, err, federated.ErrUnavailable)
+		assert.Equal(t, calls, f.Calls())
+		assert.Less(t, time.Since(start), 100*time.Millisecond)
 	})
+}
+
+// TestGameCenterURLNormalForm: every spelling of one certificate's URL is
+// one cache entry and one fetch; URLs that could name another resource or
+// port are refused before any fetch.
+func TestGameCenterURLNormalForm(t *testing.T) {
+	f := newGCFixture(t, nil)
+	// gc.example.com, a name the fake's TLS certificate holds, is the fake
+	// on port 443, as far as this client knows.
+	tr := f.Client().Transport.(*http.Transport).Clone()
+	fake := f.Listener.Addr().String()
+	tr.DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {
+		return (&net.Dialer{}).DialContext(ctx, network, fake)
+	}
+	cfg := federatedtest.Config(f)
+	cfg.GameCenter.CertHosts = []string{"gc.example.com"}
+	s := newSet(t, cfg, &http.Client{Transport: tr}, f.clk)
+	ctx := context.Background()
+	c := f.good()
+	at := func(u string) federated.Credential { c.PublicKeyURL = u; return c }
+
+	_, err := s.Verify(ctx, federated.GameCenter, at("https://gc.example.com/public-key/gc-prod.cer"))
+	require.NoError(t, err)
+	require.EqualValues(t, 1, f.Calls())
+	for _, u := range []string{
+		"https://GC.Example.COM/public-key/gc-prod.cer",
+		"https://gc.example.com:443/public-key/gc-prod.cer",
+		"https://gc.example.com:/public-key/gc-prod.cer",
+		"HTTPS://gc.example.com/public-key/gc-prod.cer",
+		"https://gc.example.com/public-key/%67c-prod.cer",
+	} {
+		_, err := s.Verify(ctx, federated.GameCenter, at(u))
+		require.NoError(t, err, u)
+	}
+	assert.EqualValues(t, 1, f.Calls(), "one fetch for every spelling")
+
+	for u, why := range map[string]string{
+		"https://gc.example.com/public-key/gc-prod.cer?v=1":            "query or fragment",
+		"https://gc.example.com/public-key/gc-prod.cer?":               "query or fragment",
+		"https://gc.example.com/public-key/gc-prod.cer#":               "query or fragment",
+		"https://gc.example.com:8443/public-key/gc-prod.cer":           "port 8443 not allowed",
+		"https://gc.example.com:0443/public-key/gc-prod.cer":           "port 0443 not allowed",
+		"https://u:p@gc.example.com/public-key/gc-prod.cer":            "not a plain https URL",
+		"https://gc.example.com/public-key/../public-key/gc-prod.cer":  "not clean",
+		"https://gc.example.com/public-key//gc-prod.cer":               "not clean",
+		"https://gc.example.com/public-key/%2E%2E/public-key/x.cer":    "not clean",
+		"https://gc.example.com":                                       "not clean",
+		"https://gc.example.com.:443/public-key/gc-prod.cer":           "not allowed",
+		"https://[::1]:1/public-key/gc-prod.cer":                       "not allowed",
+		"https://gc.example.com/public-key/gc-prod.cer/":               "not clean",
+		"https://gc.example.com/public-key/./gc-prod.cer":              "not clean",
+		"https://other.example.com/public-key/gc-prod.cer":             "not allowed",
+		"https://gc.example.com:99999999999/public-key/gc-prod.cer":    "not allowed",
+		"https://gc.example.com/public-key/gc-prod.cer#/../../x.cer":   "query or fragment",
+		"https://gc.example.com/public-key/gc-prod.cer?../../evil.cer": "query or fragment",
+	} {
+		_, err := s.Verify(ctx, federated.GameCenter, at(u))
+		requireErr(t, err, federated.ErrInvalidCredential, why)
+	}
+	assert.EqualValues(t, 1, f.Calls(), "refused before any fetch")
+}
+
+// TestGameCenterFailureRemembered: a failed fetch is remembered for
+// cert_retry (a minute by default) by the injected clock: sign-ins naming
+// the same URL in any spelling get its answer without a fetch.
+func TestGameCenterFailureRemembered(t *testing.T) {
+	t.Run("refused", func(t *testing.T) {
+		f := newGCFixture(t, nil)
+		bad := f.sign(f.Key(), "/public-key/gc-prod-2.cer", "T:_abc123", gcBundle, f.clk.Now())
+		for range 3 {
+			_, err := f.set.Verify(context.Background(), federated.GameCenter, bad)
+			requireErr(t, err, federated.ErrInvalidCredential, "answered 404")
+		}
+		assert.EqualValues(t, 1, f.Calls())
+		f.Serve("/public-key/gc-prod-2.cer", f.Intermediate.Issue("gc-prod", &f.Key().PublicKey).Raw)
+		f.clk.Advance(time.Minute - time.Millisecond)
+		_, err := f.set.Verify(context.Background(), federated.GameCenter, bad)
+		requireErr(t, err, federated.ErrInvalidCredential, "answered 404")
+		assert.EqualValues(t, 1, f.Calls())
+		f.clk.Advance(time.Millisecond)
+		_, err = f.set.Verify(context.Background(), federated.GameCenter, bad)
+		require.NoError(t, err, "a minute on, the URL is fetched again")
+		assert.EqualValues(t, 2, f.Calls())
+	})
+	t.Run("unavailable", func(t *testing.T) {
+		f := newGCFixture(t, func(c *federated.GameCenterConfig) { c.CertRetry = federated.Duration(10 * time.Second) })
+		f.Fail(http.StatusBadGateway)
+		_, err := f.set.Verify(context.Background(), federated.GameCenter, f.good())
+		requireErr(t, err, federated.ErrUnavailable, "answered 502")
+		f.Heal()
+		_, err = f.set.Verify(context.Background(), federated.GameCenter, f.good())
+		requireErr(t, err, federated.ErrUnavailable, "answered 502")
+		assert.EqualValues(t, 1, f.Calls())
+		f.clk.Advance(10 * time.Second)
+		_, err = f.set.Verify(context.Background(), federated.GameCenter, f.good())
+		require.NoError(t, err, "the configured cert_retry on, the URL is fetched again")
+		assert.EqualValues(t, 2, f.Calls())
+	})
+	t.Run("host down", func(t *testing.T) {
+		f := newGCFixture(t, nil)
+		var tries atomic.Int32
+		client := f.Client()
+		counting := &http.Client{Transport: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+			tries.Add(1)
+			return client.Transport.RoundTrip(r)
+		})}
+		s := newSet(t, federatedtest.Config(f), counting, f.clk)
+		f.Close()
+		for range 3 {
+			_, err := s.Verify(context.Background(), federated.GameCenter, f.good())
+			requireErr(t, err, federated.ErrUnavailable, "certificate")
+		}
+		assert.EqualValues(t, 1, tries.Load(), "one attempt to reach the host")
+	})
+}
+
+// TestGameCenterFetchCap: at most 4 certificate fetches run at once,
+// whatever their URLs; a sign-in that needs a fetch and cannot start one
+// within its context answers ErrUnavailable, and its URL is not held
+// against it afterwards. Cached keys need no fetch.
+func TestGameCenterFetchCap(t *testing.T) {
+	f := newGCFixture(t, nil)
+	ctx := context.Background()
+	_, err := f.set.Verify(ctx, federated.GameCenter, f.good())
+	require.NoError(t, err)
+
+	arrived, release := make(chan string, 16), make(chan struct{})
+	f.Override(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- r.URL.Path
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	var wg sync.WaitGroup
+	for i := range 4 {
+		wg.Go(func() {
+			c := f.sign(f.Key(), fmt.Sprintf("/slow-%d.cer", i), "T:_abc123", gcBundle, f.clk.Now())
+			_, err := f.set.Verify(ctx, federated.GameCenter, c)
+			assert.ErrorIs(t, err, federated.ErrUnavailable)
+		})
+	}
+	for range 4 {
+		<-arrived
+	}
+
+	_, err = f.set.Verify(ctx, federated.GameCenter, f.good())
+	require.NoError(t, err, "a cached key needs no slot")
+	direct := f.sign(f.direct, "/direct.cer", "T:_direct", gcBundle, f.clk.Now())
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	_, err = f.set.Verify(short, federated.GameCenter, direct)
+	requireErr(t, err, federated.ErrUnavailable, "certificate")
+
+	close(release)
+	wg.Wait()
+	f.Heal()
+	assert.Empty(t, arrived, "the fifth fetch never started")
+	assert.Zero(t, f.Calls("/direct.cer"))
+	_, err = f.set.Verify(ctx, federated.GameCenter, direct)
+	require.NoError(t, err, "a slot free, the certificate is fetched")
+	assert.EqualValues(t, 1, f.Calls("/direct.cer"))
 }
 
 func TestGameCenterRootFile(t *testing.T) {

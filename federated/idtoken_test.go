@@ -6,8 +6,10 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/hex"
+	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -347,4 +349,40 @@ func TestOIDCDiscoveryMismatch(t *testing.T) {
 	assert.NotErrorIs(t, err, federated.ErrInvalidCredential)
 	assert.Contains(t, err.Error(), "names issuer")
 	assert.Zero(t, v.Calls(federatedtest.KeysPath), "no key set is fetched for a discovery document that is refused")
+}
+
+// TestOIDCKeysURIWithQuery: a jwks_uri with a query, as Azure AD B2C
+// publishes (…/keys?p=<policy>), is followed with its query; a fragment or
+// credentials in it are still refused.
+func TestOIDCKeysURIWithQuery(t *testing.T) {
+	clk := newClock()
+	v := federatedtest.NewOIDC(t, "b2c", federatedtest.IssuerOptions{ClientIDs: []string{"g"}, Now: clk.Now})
+	v.SetKeysQuery("p=b2c_1_signin")
+	s := newSet(t, federatedtest.Config(v), v.Client(), clk)
+	warm(t, s)
+	id, err := s.Verify(context.Background(), "b2c", federated.Credential{IDToken: v.Mint(federatedtest.Token{Subject: "s"})})
+	require.NoError(t, err)
+	assert.Equal(t, "s", id.Subject)
+	assert.EqualValues(t, 1, v.Calls(federatedtest.KeysPath))
+
+	for _, bad := range []struct{ uri, why string }{
+		{"/keys?p=b2c_1_signin#frag", "no fragment"},
+		{"/keys#", "no fragment"},
+		{"//user:pw@HOST/keys?p=x", "credentials"},
+	} {
+		w := federatedtest.NewOIDC(t, "b2c", federatedtest.IssuerOptions{ClientIDs: []string{"g"}, Now: clk.Now})
+		uri := w.URL + bad.uri
+		if strings.HasPrefix(bad.uri, "//") {
+			uri = "http:" + strings.Replace(bad.uri, "HOST", strings.TrimPrefix(w.URL, "http://"), 1)
+		}
+		w.Override(http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) {
+			rw.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(rw).Encode(map[string]string{"issuer": w.Issuer(), "jwks_uri": uri})
+		}), federatedtest.DiscoveryPath)
+		s := newSet(t, federatedtest.Config(w), w.Client(), clk)
+		_, err := s.Verify(context.Background(), "b2c", federated.Credential{IDToken: w.Mint(federatedtest.Token{Subject: "s"})})
+		requireErr(t, err, federated.ErrUnavailable, bad.why)
+		assert.NotContains(t, err.Error(), "pw@", "no credentials in the error")
+		assert.Zero(t, w.Calls(federatedtest.KeysPath), bad.uri)
+	}
 }

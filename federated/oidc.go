@@ -113,7 +113,7 @@ func (d *discovery) fetch(ctx context.Context) (string, error) {
 	if doc.JWKSURI == "" {
 		return "", fmt.Errorf("%s has no jwks_uri", u)
 	}
-	if err := checkURL(doc.JWKSURI); err != nil {
+	if err := checkDiscoveredURL(doc.JWKSURI); err != nil {
 		return "", fmt.Errorf("%s: jwks_uri: %w", u, err)
 	}
 	return doc.JWKSURI, nil

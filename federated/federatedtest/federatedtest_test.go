@@ -136,9 +136,9 @@ func (f *fakes) fresh(p provider, sub string) federated.Credential {
 	case "studio":
 		f.studio.Rotate()
 	case "gamecenter":
-		c := p.cred(sub)
-		c.PublicKeyURL += "?v=" + rand.Text()
-		return c
+		path := "/public-key/gc-prod-" + rand.Text() + ".cer" // the same certificate, at a new URL
+		f.gc.Serve(path, f.gc.Intermediate.Issue("gc-prod", &f.gc.Key().PublicKey).Raw)
+		return f.gc.Sign(federatedtest.GameCenterSignature{PlayerID: sub, URL: f.gc.URL + path})
 	}
 	f.clk.Advance(31 * time.Second)
 	return p.cred(sub)

@@ -93,6 +93,7 @@ type Issuer struct {
 	keys       int // keys made so far, for the next kid
 	jwks       []byte
 	discovered string // the issuer the discovery document names, if not iss
+	keysQuery  string // the query jwks_uri carries, which the key set needs
 }
 
 // NewApple starts a fake Sign in with Apple: tokens carry iss
@@ -259,10 +260,24 @@ func (i *Issuer) SetDiscoveredIssuer(iss string) {
 	i.discovered = iss
 }
 
-func (i *Issuer) serveKeys(w http.ResponseWriter, _ *http.Request) {
+// SetKeysQuery makes the discovery document's jwks_uri carry the query q,
+// as Azure AD B2C's names its policy (…/keys?p=<policy>), and the key set
+// answer 404 to a request without exactly that query. Apple's and
+// Google's configured key-set URL carry none: it is for OIDC issuers.
+func (i *Issuer) SetKeysQuery(q string) {
 	i.mu.Lock()
-	b := i.jwks
+	defer i.mu.Unlock()
+	i.keysQuery = q
+}
+
+func (i *Issuer) serveKeys(w http.ResponseWriter, r *http.Request) {
+	i.mu.Lock()
+	b, q := i.jwks, i.keysQuery
 	i.mu.Unlock()
+	if r.URL.RawQuery != q {
+		http.NotFound(w, r)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	_, _ = w.Write(b)
 }
@@ -274,11 +289,15 @@ func (i *Issuer) serveDiscovery(w http.ResponseWriter, _ *http.Request) {
 		iss = i.discovered
 	}
 	alg := i.alg
+	jwksURI := i.URL + KeysPath
+	if i.keysQuery != "" {
+		jwksURI += "?" + i.keysQuery
+	}
 	i.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(map[string]any{
 		"issuer":                                iss,
-		"jwks_uri":                              i.URL + KeysPath,
+		"jwks_uri":                              jwksURI,
 		"authorization_endpoint":                i.URL + "/authorize",
 		"response_types_supported":              []string{"code", "id_token"},
 		"subject_types_supported":               []string{"public"},
