@@ -8,8 +8,12 @@ import (
 )
 
 // RevokePlayerSessions ends every session of the player (SESSION_REVOKED).
+// ErrAccountNotFound for an unknown player, of whom nothing is recorded.
 func (s *Service) RevokePlayerSessions(ctx context.Context, playerID string) error {
 	if err := checkID("player ID", playerID); err != nil {
+		return err
+	}
+	if _, err := s.account(ctx, playerID); err != nil {
 		return err
 	}
 	now := s.clock()

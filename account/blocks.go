@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,49 +33,67 @@ func (s *Service) BlockReason(ctx context.Context, key string) ([]BlockNotice, e
 	return []BlockNotice{n}, nil
 }
 
-// BlockSpec describes a block to make.
+// BlockSpec describes a block to make. A spec the block functions refuse
+// (INVALID_REQUEST naming the field) is never made narrower or broader
+// than it says: a blank reason, a blank or repeated service and an end
+// that is not in the future are refused, not dropped.
 type BlockSpec struct {
-	// Reason is shown to the player (/block/reason, ErrorData).
+	// Reason is shown to the player (/block/reason, ErrorData). Required:
+	// not empty nor blank.
 	Reason string
 	// Until is when the block ends by itself; zero: permanent.
 	Until time.Time
 	// Services are the services the block covers, e.g. "chat", which the
-	// host's routes name (middleware). Empty: the whole account, sign-in
-	// included.
+	// host's routes name (middleware); each is trimmed of surrounding
+	// blanks, and must not be blank or repeat another. Empty: the whole
+	// account, sign-in included.
 	Services []string
 }
 
 // BlockPlayer blocks a player and returns the block's key, which the player
-// can look the block up by. ErrAccountNotFound for an unknown player.
+// can look the block up by. ErrInvalidRequest for a spec BlockSpec's rules
+// refuse, then ErrAccountNotFound for an unknown player.
 func (s *Service) BlockPlayer(ctx context.Context, playerID string, b BlockSpec) (key string, err error) {
 	if err := checkID("player ID", playerID); err != nil {
 		return "", err
 	}
-	if _, err := s.store.GetAccount(ctx, playerID); err != nil {
-		if errors.Is(err, storage.ErrNotFound) {
-			return "", ErrAccountNotFound
-		}
-		return "", s.unavailable(ctx, "GetAccount", err)
+	if b, err = s.blockSpec(b); err != nil {
+		return "", err
+	}
+	if _, err := s.account(ctx, playerID); err != nil {
+		return "", err
 	}
 	return s.block(ctx, storage.BlockPlayer, playerID, b)
 }
 
 // UnblockPlayer lifts every block of the player in force now. Lifting
-// nothing is not an error.
+// nothing is not an error; ErrAccountNotFound for an unknown player.
 func (s *Service) UnblockPlayer(ctx context.Context, playerID string) error {
+	if err := checkID("player ID", playerID); err != nil {
+		return err
+	}
+	if _, err := s.account(ctx, playerID); err != nil {
+		return err
+	}
 	return s.unblock(ctx, storage.BlockPlayer, playerID)
 }
 
 // BlockDevice blocks a device, by the device_id its requests send, and
-// returns the block's key.
+// returns the block's key. ErrInvalidRequest for a spec BlockSpec's rules
+// refuse.
 func (s *Service) BlockDevice(ctx context.Context, deviceID string, b BlockSpec) (key string, err error) {
 	if err := checkID("device ID", deviceID); err != nil {
+		return "", err
+	}
+	if b, err = s.blockSpec(b); err != nil {
 		return "", err
 	}
 	return s.block(ctx, storage.BlockDevice, deviceID, b)
 }
 
-// UnblockDevice lifts every block of the device in force now.
+// UnblockDevice lifts every block of the device in force now. Devices have
+// no registry: a device with no block in force is no error, whether or not
+// it was ever seen.
 func (s *Service) UnblockDevice(ctx context.Context, deviceID string) error {
 	return s.unblock(ctx, storage.BlockDevice, deviceID)
 }
@@ -95,30 +114,47 @@ func (s *Service) LookupBlock(ctx context.Context, key string) (storage.Block, e
 	return b, nil
 }
 
-func (s *Service) block(ctx context.Context, kind storage.BlockKind, subject string, spec BlockSpec) (string, error) {
-	now := s.clock()
-	if !spec.Until.IsZero() && !spec.Until.After(now) {
-		return "", ErrInvalidRequest.with("block end is not in the future")
-	}
+// blockSpec checks spec by BlockSpec's rules and returns it as it is kept:
+// its services trimmed. Nothing is dropped: what it cannot keep as it was
+// meant, it refuses.
+func (s *Service) blockSpec(spec BlockSpec) (BlockSpec, error) {
 	if err := checkText("reason", spec.Reason); err != nil {
-		return "", err
+		return spec, err
+	}
+	if strings.TrimSpace(spec.Reason) == "" {
+		return spec, invalidField("reason", "is required")
+	}
+	if !spec.Until.IsZero() && !spec.Until.After(s.clock()) {
+		return spec, ErrInvalidRequest.with("block end is not in the future")
 	}
 	var services []string
-	for _, sv := range spec.Services {
+	for i, sv := range spec.Services {
 		if err := checkText("services", sv); err != nil {
-			return "", err
+			return spec, err
 		}
-		if sv = strings.TrimSpace(sv); sv != "" && !slices.Contains(services, sv) {
-			services = append(services, sv)
+		sv = strings.TrimSpace(sv)
+		if sv == "" {
+			return spec, invalidField("services", "entry "+strconv.Itoa(i+1)+" is blank")
 		}
+		if slices.Contains(services, sv) {
+			return spec, invalidField("services", "entry "+strconv.Itoa(i+1)+" repeats another")
+		}
+		services = append(services, sv)
 	}
+	spec.Services = services
+	return spec, nil
+}
+
+// block makes the block spec, which blockSpec checked, on subject.
+func (s *Service) block(ctx context.Context, kind storage.BlockKind, subject string, spec BlockSpec) (string, error) {
+	now := s.clock()
 	for attempt := 0; ; attempt++ {
 		b := storage.Block{
 			Key:       newBlockKey(),
 			Kind:      kind,
 			Subject:   subject,
 			Reason:    spec.Reason,
-			Services:  services,
+			Services:  spec.Services,
 			CreatedAt: now,
 			Until:     spec.Until,
 		}
@@ -129,7 +165,7 @@ func (s *Service) block(ctx context.Context, kind storage.BlockKind, subject str
 		if err != nil {
 			return "", s.unavailable(ctx, "CreateBlock", err)
 		}
-		s.log.InfoContext(ctx, "gameauth: block created", "kind", string(kind), "subject", subject, "until", spec.Until, "services", services)
+		s.log.InfoContext(ctx, "gameauth: block created", "kind", string(kind), "subject", subject, "until", spec.Until, "services", spec.Services)
 		if s.cfg.Events != nil {
 			s.cfg.Events.BlockChanged(ctx, b)
 		}

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"slices"
 	"strconv"
 	"time"
@@ -346,14 +347,18 @@ func (s *Service) AuditEvents(ctx context.Context, q AuditQuery, cursor string, 
 }
 
 // RevokeSession ends one session (SESSION_REVOKED at its next request).
-// Revoking a session that already ended is not an error.
+// Revoking a session that already ended is not an error; an unknown
+// session is ErrInvalidRequest with Status 404 (docs/API.md: the admin
+// API answers it as it answers an unknown path).
 func (s *Service) RevokeSession(ctx context.Context, sessionID string) error {
 	if err := checkID("session ID", sessionID); err != nil {
 		return err
 	}
 	sess, err := s.session(ctx, sessionID)
 	if errors.Is(err, ErrTokenInvalid) {
-		return ErrInvalidRequest.with("no such session")
+		e := ErrInvalidRequest.with("no such session")
+		e.Status = http.StatusNotFound
+		return e
 	}
 	if err != nil {
 		return err

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net/http"
 	"net/netip"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -315,9 +317,24 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // fields ignored, UTF-8 only; errors are INVALID_REQUEST naming the field.
 func DecodeRequest(w http.ResponseWriter, r *http.Request, dst any) error { return decode(w, r, dst) }
 
+// DecodeRequestStrict is DecodeRequest for an API whose callers are not
+// game clients (the admin API): a field of the body that dst has no place
+// for is refused, INVALID_REQUEST naming it, rather than ignored, so that
+// a mistyped field ("untill") cannot silently leave its default in place.
+// Fields match dst's JSON names as encoding/json matches them (any case).
+// dst must point to a struct; a pointer to struct{} takes no field at all.
+func DecodeRequestStrict(w http.ResponseWriter, r *http.Request, dst any) error {
+	return decodeBody(w, r, dst, true)
+}
+
 // decode reads r's body, at most MaxBodyBytes, into dst. An empty body is
 // an empty object; unknown fields are ignored. Errors name the field.
 func decode(w http.ResponseWriter, r *http.Request, dst any) error {
+	return decodeBody(w, r, dst, false)
+}
+
+// decodeBody is decode; strict refuses the fields dst does not have.
+func decodeBody(w http.ResponseWriter, r *http.Request, dst any, strict bool) error {
 	tooLarge := &Error{Code: CodeInvalidRequest, Status: http.StatusRequestEntityTooLarge, Message: "request body is larger than 64 KiB"}
 	if r.ContentLength > MaxBodyBytes {
 		return tooLarge
@@ -346,13 +363,96 @@ func decode(w http.ResponseWriter, r *http.Request, dst any) error {
 		return ErrInvalidRequest.with("request body is not valid UTF-8")
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
+	if strict {
+		if f, ok := unknownField(data, dst); ok {
+			return invalidField(fieldName(f), "is not a field of this request")
+		}
+		dec.DisallowUnknownFields() // nested objects' fields too
+	}
 	if err := dec.Decode(dst); err != nil {
+		if strict && strings.HasPrefix(err.Error(), "json: unknown field") {
+			return ErrInvalidRequest.with("request body has a field this request does not take")
+		}
 		return decodeError(err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return ErrInvalidRequest.with("request body must be one JSON object")
 	}
 	return nil
+}
+
+// unknownField returns the first key of the JSON object data that names
+// no field of the struct dst points to, as encoding/json matches names
+// (case-insensitively). ok is false when every key is known, or when data
+// is not a JSON object (decoding it says what is wrong).
+func unknownField(data []byte, dst any) (key string, ok bool) {
+	t := reflect.TypeOf(dst)
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == nil || t.Kind() != reflect.Struct {
+		return "", false
+	}
+	names := jsonNames(t, nil)
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if tok, err := dec.Token(); err != nil || tok != json.Delim('{') {
+		return "", false
+	}
+	for dec.More() {
+		tok, err := dec.Token()
+		if err != nil {
+			return "", false
+		}
+		key, _ := tok.(string)
+		if !slices.ContainsFunc(names, func(n string) bool { return strings.EqualFold(n, key) }) {
+			return key, true
+		}
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return "", false
+		}
+	}
+	return "", false
+}
+
+// jsonNames appends the JSON names of struct type t's fields to names, the
+// fields of embedded structs without a name of their own included.
+func jsonNames(t reflect.Type, names []string) []string {
+	for f := range t.Fields() {
+		tag := f.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, _, _ := strings.Cut(tag, ",")
+		ft := f.Type
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		switch {
+		case f.Anonymous && name == "" && ft.Kind() == reflect.Struct:
+			names = jsonNames(ft, names)
+		case !f.IsExported():
+		case name == "":
+			names = append(names, f.Name)
+		default:
+			names = append(names, name)
+		}
+	}
+	return names
+}
+
+// fieldName is a field name the client sent, as an error may name it: at
+// most 64 bytes of it.
+func fieldName(key string) string {
+	const most = 64
+	if len(key) <= most {
+		return key
+	}
+	cut := most
+	for cut > 0 && !utf8.RuneStart(key[cut]) {
+		cut--
+	}
+	return key[:cut] + "…"
 }
 
 // invalidUTF8At is the offset of the first byte of data that is not UTF-8.

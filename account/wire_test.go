@@ -558,7 +558,7 @@ func TestBlocks(t *testing.T) {
 	until := e.clock.Now().Add(48 * time.Hour)
 
 	// A service block does not stop sign-in.
-	chatKey, err := e.svc.BlockPlayer(ctx, p.id, BlockSpec{Reason: "spam", Services: []string{"chat", " chat", ""}})
+	chatKey, err := e.svc.BlockPlayer(ctx, p.id, BlockSpec{Reason: "spam", Services: []string{" chat "}})
 	require.NoError(t, err)
 	p = e.signIn(p, "dev-a") // the new session replaced the first
 	r := e.put("/block/reason", map[string]any{"block_key": chatKey})
@@ -607,7 +607,7 @@ func TestBlocks(t *testing.T) {
 	requireError(t, e.put("/email/signin", with(device("dev-a"), "linked_id", p.email, "linked_password", p.password)), http.StatusForbidden, CodeAccountBlocked)
 	require.NoError(t, e.svc.UnblockPlayer(ctx, p.id))
 	e.signIn(p, "dev-a")
-	_, err = e.svc.BlockPlayer(ctx, "nobody", BlockSpec{})
+	_, err = e.svc.BlockPlayer(ctx, "nobody", BlockSpec{Reason: "x"})
 	assert.ErrorIs(t, err, ErrAccountNotFound)
 	_, err = e.svc.BlockPlayer(ctx, p.id, BlockSpec{Until: e.clock.Now().Add(-time.Second)})
 	assert.ErrorIs(t, err, ErrInvalidRequest)
@@ -637,6 +637,72 @@ func TestBlocks(t *testing.T) {
 	}
 	assert.Len(t, e.events.blocks, 7, "4 created, 3 lifted")
 	assert.Equal(t, 3, lifted)
+}
+
+// A block spec is refused, not narrowed or widened: a blank reason, a
+// blank or repeated service. Dropping a blank service used to leave none,
+// an account-wide block. The HTTP admin API answers the same
+// (admin.TestInputMistakesAreRefused).
+func TestBlockSpecRefusals(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	p := e.signUp("dev-a")
+	for _, c := range []struct {
+		name  string
+		spec  BlockSpec
+		field string
+	}{
+		{"no reason", BlockSpec{Services: []string{"chat"}}, "reason"},
+		{"blank reason", BlockSpec{Reason: " \t\n"}, "reason"},
+		{"blank service", BlockSpec{Reason: "x", Services: []string{" "}}, "services"},
+		{"empty service", BlockSpec{Reason: "x", Services: []string{"chat", ""}}, "services"},
+		{"repeated service", BlockSpec{Reason: "x", Services: []string{"chat", "chat"}}, "services"},
+		{"repeated once trimmed", BlockSpec{Reason: "x", Services: []string{"chat", " chat"}}, "services"},
+	} {
+		for _, block := range []func() (string, error){
+			func() (string, error) { return e.svc.BlockPlayer(ctx, p.id, c.spec) },
+			func() (string, error) { return e.svc.BlockDevice(ctx, "dev-a", c.spec) },
+		} {
+			key, err := block()
+			var ae *Error
+			require.ErrorAs(t, err, &ae, c.name)
+			assert.Equal(t, CodeInvalidRequest, ae.Code, c.name)
+			assert.Equal(t, http.StatusBadRequest, ae.Status, c.name)
+			assert.Equal(t, c.field, ae.Field, c.name)
+			assert.Empty(t, key, c.name)
+		}
+	}
+	// The same refusal comes before the player's existence is looked up.
+	_, err := e.svc.BlockPlayer(ctx, "nobody", BlockSpec{})
+	assert.ErrorIs(t, err, ErrInvalidRequest)
+	assert.Empty(t, e.events.blocks, "nothing was blocked")
+	r := e.call(http.MethodGet, "/token/status", nil, bearerOpt(p.access))
+	require.Equal(t, http.StatusOK, r.Status, r.Raw)
+
+	// Services are kept trimmed.
+	key, err := e.svc.BlockPlayer(ctx, p.id, BlockSpec{Reason: "spam", Services: []string{" chat ", "ranking"}})
+	require.NoError(t, err)
+	b, err := e.svc.LookupBlock(ctx, key)
+	require.NoError(t, err)
+	assert.Equal(t, []string{"chat", "ranking"}, b.Services)
+}
+
+// The admin flows on a player refuse an unknown one, ACCOUNT_NOT_FOUND, and
+// record nothing of them; an unknown session is INVALID_REQUEST answered
+// 404; a device has no registry, so unblocking one with no block is no
+// error.
+func TestAdminUnknownSubjects(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	assert.ErrorIs(t, e.svc.RevokePlayerSessions(ctx, "no-such-player"), ErrAccountNotFound)
+	assert.ErrorIs(t, e.svc.UnblockPlayer(ctx, "no-such-player"), ErrAccountNotFound)
+	err := e.svc.RevokeSession(ctx, "no-such-session")
+	var ae *Error
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, CodeInvalidRequest, ae.Code)
+	assert.Equal(t, http.StatusNotFound, ae.Status)
+	assert.NoError(t, e.svc.UnblockDevice(ctx, "never-seen"))
+	assert.Empty(t, e.events.seenEvents(), "nothing happened to record")
 }
 
 func TestAdminRevokeAndRotate(t *testing.T) {

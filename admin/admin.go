@@ -213,20 +213,35 @@ func safeName(id string) string {
 	}, id)
 }
 
-// blockRequest is the body of a block: the reason shown to the player, its
-// end (RFC 3339; absent: permanent), and the services it covers (absent:
-// the whole account).
+// blockRequest is the body of a block: the reason shown to the player
+// (required), its end (RFC 3339; absent: permanent), and the services it
+// covers (absent: the whole account; present, at least one).
 type blockRequest struct {
 	Reason   string     `json:"reason"`
 	Until    *time.Time `json:"until"`
 	Services []string   `json:"services"`
 }
 
+// decode reads r's body into dst as the account handler does, except that
+// a field dst lacks is refused (INVALID_REQUEST naming it), not ignored: an
+// operator's typo must not turn into a broader action than they meant.
+func decode(w http.ResponseWriter, r *http.Request, dst any) error {
+	return account.DecodeRequestStrict(w, r, dst)
+}
+
 func (h *handler) block(do func(ctx context.Context, id string, b account.BlockSpec) (string, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var req blockRequest
-		if err := account.DecodeRequest(w, r, &req); err != nil {
+		if err := decode(w, r, &req); err != nil {
 			fail(w, err)
+			return
+		}
+		if req.Services != nil && len(req.Services) == 0 {
+			// An empty list is no list of services: leaving the field
+			// out is how a block covers the whole account.
+			e := account.ErrInvalidRequest.WithMessage("services: lists no service; leave it out to block the whole account")
+			e.Field = "services"
+			fail(w, e)
 			return
 		}
 		spec := account.BlockSpec{Reason: req.Reason, Services: req.Services}
@@ -242,8 +257,15 @@ func (h *handler) block(do func(ctx context.Context, id string, b account.BlockS
 	}
 }
 
+// done serves an action that takes no fields: a body, if any, must be an
+// empty object (or null), so that a field sent to the wrong action — a
+// session to the player's revoke-all — is refused, not ignored.
 func (h *handler) done(do func(ctx context.Context, id string) error, status string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		if err := decode(w, r, &struct{}{}); err != nil {
+			fail(w, err)
+			return
+		}
 		if err := do(r.Context(), r.PathValue("id")); err != nil {
 			fail(w, err)
 			return
@@ -253,6 +275,10 @@ func (h *handler) done(do func(ctx context.Context, id string) error, status str
 }
 
 func (h *handler) rotate(w http.ResponseWriter, r *http.Request) {
+	if err := decode(w, r, &struct{}{}); err != nil {
+		fail(w, err)
+		return
+	}
 	kid, err := h.svc.RotateSigningKey(r.Context())
 	if err != nil {
 		fail(w, err)

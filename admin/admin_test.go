@@ -44,14 +44,43 @@ func newServer(t *testing.T) *server {
 	t.Cleanup(func() { _ = auth.Close() })
 	mux := http.NewServeMux()
 	mux.Handle("/auth/", http.StripPrefix("/auth", auth.Handler()))
-	mux.Handle("/admin/", http.StripPrefix("/admin", admin.NewHandler(auth.Service(),
-		admin.Config{Authorize: admin.BearerToken(token, "anna"), Console: admin.Console()})))
+	mux.Handle("/admin/", checked(t, http.StripPrefix("/admin", admin.NewHandler(auth.Service(),
+		admin.Config{Authorize: admin.BearerToken(token, "anna"), Console: admin.Console()}))))
 	mux.Handle("GET /me", auth.Middleware()(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, "{}")
 	})))
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
 	return &server{t: t, url: srv.URL, auth: auth, clock: clock}
+}
+
+// checked serves the admin API, checking each exchange of the console in
+// the browser (browser_test.go) against docs/openapi.yaml as it is served,
+// as server.do checks the tests' own: the bodies the console sends
+// included.
+func checked(t *testing.T, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !strings.Contains(r.UserAgent(), "Chrome") {
+			h.ServeHTTP(w, r)
+			return
+		}
+		body, err := io.ReadAll(r.Body)
+		if err != nil {
+			t.Errorf("%s %s: reading the request: %v", r.Method, r.URL.Path, err)
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		req := r.Clone(context.Background())
+		req.URL.Scheme, req.URL.Host, req.RequestURI = "http", r.Host, ""
+		checkOpenAPI(t, req, body, rec.Result(), rec.Body.Bytes())
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
+	})
 }
 
 type reply struct {
@@ -284,4 +313,105 @@ func TestAuditLog(t *testing.T) {
 	assert.Empty(t, r.body["Cursor"])
 	assert.Equal(t, http.StatusBadRequest, s.admin("GET", "/audit?kind=nonsense", nil).status)
 	assert.Equal(t, http.StatusBadRequest, s.admin("GET", "/audit?since=yesterday", nil).status)
+}
+
+// An operator's input mistake is refused, never turned into a broader
+// action: each of these bodies used to make a permanent, account-wide
+// block. The message names the field at fault.
+func TestInputMistakesAreRefused(t *testing.T) {
+	s := newServer(t)
+	id, access := s.signUp("a@b.co", "Ann", "dev-a")
+	for _, c := range []struct {
+		name  string
+		body  any
+		field string
+	}{
+		{"a typo of services", map[string]any{"reason": "chat spam", "service": []string{"chat"}}, "service"},
+		{"a typo of until", map[string]any{"reason": "one day", "untill": "2099-01-01T00:00:00Z"}, "untill"},
+		{"a field in another case and a typo", map[string]any{"Reason": "x", "Services": []string{"chat"}, "servcies": nil}, "servcies"},
+		{"a blank service", map[string]any{"reason": "x", "services": []string{" "}}, "services"},
+		{"an empty service beside another", map[string]any{"reason": "x", "services": []string{"chat", ""}}, "services"},
+		{"a repeated service", map[string]any{"reason": "x", "services": []string{"chat", " chat"}}, "services"},
+		{"no service at all", map[string]any{"reason": "x", "services": []string{}}, "services"},
+		{"an empty reason", map[string]any{"reason": ""}, "reason"},
+		{"a blank reason", map[string]any{"reason": "  ", "services": []string{"chat"}}, "reason"},
+		{"no reason", map[string]any{"until": s.clock.Now().Add(time.Hour)}, "reason"},
+		{"an empty body", nil, "reason"},
+	} {
+		for _, path := range []string{"/players/" + id + "/block", "/devices/dev-a/block"} {
+			r := s.admin("POST", path, c.body)
+			assert.Equal(t, http.StatusBadRequest, r.status, "%s, %s: %s", c.name, path, r.raw)
+			assert.Equal(t, account.CodeInvalidRequest, r.body["ErrorCode"], c.name)
+			assert.True(t, strings.HasPrefix(fmt.Sprint(r.body["Message"]), c.field+": "), "%s: the message names %q: %s", c.name, c.field, r.raw)
+		}
+	}
+	// An unknown field next to a mistake in a known one is named as well.
+	r := s.admin("POST", "/players/"+id+"/block", map[string]any{"reason": "", "untill": "2099-01-01T00:00:00Z"})
+	assert.Equal(t, "untill: is not a field of this request", r.body["Message"])
+	// A long field name is named in part.
+	r = s.admin("POST", "/players/"+id+"/block", map[string]any{"reason": "x", strings.Repeat("é", 100): 1})
+	assert.Equal(t, http.StatusBadRequest, r.status)
+	assert.Equal(t, strings.Repeat("é", 32)+"…: is not a field of this request", r.body["Message"])
+
+	assert.Empty(t, s.admin("GET", "/players/"+id, nil).body["Blocks"], "nothing was blocked")
+	assert.Empty(t, s.admin("GET", "/audit?kind=block.added", nil).body["Events"])
+	assert.Equal(t, http.StatusOK, s.do("GET", "/me", access, nil).status, "the player plays on")
+
+	// Actions that take no fields refuse any: a session sent to the
+	// player's revoke-all does not end all their sessions.
+	for _, c := range []struct{ method, path string }{
+		{"POST", "/players/" + id + "/revoke"},
+		{"DELETE", "/players/" + id + "/block"},
+		{"DELETE", "/devices/dev-a/block"},
+		{"POST", "/sessions/some-session/revoke"},
+		{"POST", "/players/" + id + "/restore"},
+		{"POST", "/keys/rotate"},
+	} {
+		r := s.admin(c.method, c.path, map[string]any{"session": "some-session"})
+		assert.Equal(t, http.StatusBadRequest, r.status, "%s %s: %s", c.method, c.path, r.raw)
+		assert.Equal(t, "session: is not a field of this request", r.body["Message"], c.path)
+	}
+	assert.Equal(t, http.StatusOK, s.do("GET", "/me", access, nil).status, "the session is live")
+	assert.Equal(t, http.StatusOK, s.admin("POST", "/players/"+id+"/revoke", map[string]any{}).status, "an empty object is no field")
+
+	// What the operator meant, said right, is done as said.
+	r = s.admin("POST", "/players/"+id+"/block", map[string]any{"reason": "chat spam", "services": []string{" chat ", "ranking"},
+		"until": s.clock.Now().Add(time.Hour)})
+	require.Equal(t, http.StatusOK, r.status, r.raw)
+	b := s.admin("GET", "/players/"+id, nil).body["Blocks"].([]any)[0].(map[string]any)
+	assert.Equal(t, []any{"chat", "ranking"}, b["Services"])
+	assert.Equal(t, "chat spam", b["Reason"])
+	assert.NotEmpty(t, b["Until"])
+}
+
+// Actions on an unknown player answer ACCOUNT_NOT_FOUND and leave no audit
+// event; an unknown session 404 INVALID_REQUEST. A device has no registry:
+// unblocking one with no block in force answers UNBLOCKED, as docs/API.md
+// says.
+func TestUnknownSubjects(t *testing.T) {
+	s := newServer(t)
+	for _, c := range []struct {
+		method, path string
+		body         any
+	}{
+		{"POST", "/players/no-such-player/revoke", nil},
+		{"DELETE", "/players/no-such-player/block", nil},
+		{"POST", "/players/no-such-player/block", map[string]any{"reason": "x"}},
+	} {
+		r := s.admin(c.method, c.path, c.body)
+		assert.Equal(t, http.StatusNotFound, r.status, "%s %s: %s", c.method, c.path, r.raw)
+		assert.Equal(t, account.CodeAccountNotFound, r.body["ErrorCode"], c.path)
+	}
+	r := s.admin("POST", "/sessions/no-such-session/revoke", nil)
+	assert.Equal(t, http.StatusNotFound, r.status, r.raw)
+	assert.Equal(t, account.CodeInvalidRequest, r.body["ErrorCode"])
+	assert.Equal(t, "no such session", r.body["Message"])
+
+	r = s.admin("DELETE", "/devices/never-seen/block", nil)
+	assert.Equal(t, http.StatusOK, r.status, r.raw)
+	assert.Equal(t, "UNBLOCKED", r.body["Status"])
+
+	r = s.admin("GET", "/audit", nil)
+	require.Equal(t, http.StatusOK, r.status, r.raw)
+	assert.Empty(t, r.body["Events"], "nothing happened to record")
 }

@@ -412,7 +412,32 @@ func TestConsoleInBrowser(t *testing.T) {
 		// A block that ends in the past: the form says why, and nothing is blocked.
 		tb.do(chromedp.Navigate(s.url + "/admin/#/player/" + id))
 		tb.waitFor(`document.getElementById('block-form') !== null`)
+
+		// The form's own refusals, which the API would answer too: a blank
+		// reason, a blank or repeated service. Dropped, blank services
+		// would leave none: a block of everything.
+		tb.typeInto("block-reason", "   ")
+		tb.click("block-submit")
+		tb.waitFor(`!document.getElementById('block-error').hidden`)
+		assert.Equal(t, "Give a reason: the player is shown it.", tb.text("#block-error"))
+		assert.Equal(t, "block-reason", eval[string](tb, `document.activeElement.id`), "the cursor is where the mistake is")
 		tb.typeInto("block-reason", "spam")
+		for _, c := range []struct{ services, says string }{
+			{" , ", "A service name is empty: remove the extra comma, or clear the field to block everything."},
+			{"chat,,ranking", "A service name is empty"},
+			{"chat, ranking,", "A service name is empty"},
+			{"chat, ranking, chat", "Service chat is listed twice."},
+		} {
+			eval[chromedp.Void](tb, `document.getElementById('block-error').hidden = true`)
+			tb.typeInto("block-services", c.services)
+			tb.click("block-submit")
+			tb.waitFor(`!document.getElementById('block-error').hidden`)
+			assert.Contains(t, tb.text("#block-error"), c.says, "services %q", c.services)
+			assert.Equal(t, "block-services", eval[string](tb, `document.activeElement.id`))
+		}
+		tb.typeInto("block-services", "")
+		assert.Empty(t, s.admin("GET", "/players/"+id, nil).body["Blocks"], "nothing was sent")
+
 		tb.click("block-until-on")
 		tb.click("block-submit")
 		tb.waitFor(`!document.getElementById('block-error').hidden`)

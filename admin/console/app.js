@@ -460,21 +460,45 @@
             date)),
         field('block-services', 'Services', services, 'Comma-separated; empty blocks everything.')),
       error, submit);
+    // refuse shows why the form was not sent, and puts the cursor where
+    // the mistake is. The API refuses the same mistakes; the form says so
+    // first, in words, and never sends a field the API does not take.
+    const refuse = (message, input) => {
+      error.textContent = message;
+      error.hidden = false;
+      input.focus();
+    };
     node.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       error.hidden = true;
       const body = {reason: reason.value.trim()};
+      if (!body.reason) {
+        refuse('Give a reason: the player is shown it.', reason);
+        return;
+      }
       if (until.checked) {
         if (!date.value) {
-          error.textContent = 'Pick when the block ends, or make it permanent.';
-          error.hidden = false;
-          date.focus();
+          refuse('Pick when the block ends, or make it permanent.', date);
           return;
         }
         body.until = (date.value.length === 16 ? date.value + ':00' : date.value) + 'Z';
       }
-      const svc = services.value.split(',').map((s) => s.trim()).filter(Boolean);
-      if (svc.length) body.services = svc;
+      // An empty field blocks everything; a service left blank between
+      // commas is a mistake to point out, not to drop: dropped, a list of
+      // blanks would have blocked everything too.
+      if (services.value.trim()) {
+        const svc = services.value.split(',').map((s) => s.trim());
+        if (svc.includes('')) {
+          refuse('A service name is empty: remove the extra comma, or clear the field to block everything.', services);
+          return;
+        }
+        const twice = svc.find((s, i) => svc.indexOf(s) !== i);
+        if (twice !== undefined) {
+          refuse('Service ' + twice + ' is listed twice.', services);
+          return;
+        }
+        body.services = svc;
+      }
       const dev = target.value.startsWith('device:') ? target.value.slice('device:'.length) : '';
       const path = dev ? 'devices/' + seg(dev) + '/block' : 'players/' + seg(id) + '/block';
       submit.disabled = true;
