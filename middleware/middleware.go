@@ -123,7 +123,15 @@ type Config struct {
 type Authenticator struct {
 	verifier Verifier
 	view     account.Revocations
+	gen      generations // view, when it numbers its states (*revocation.View)
 	cfg      Config
+}
+
+// generations is a revocation view that numbers its states
+// (revocation.View.Generation): a session found in good standing is not
+// looked up again until the view changes.
+type generations interface {
+	Generation() uint64
 }
 
 // New returns an Authenticator that verifies tokens with v and checks them
@@ -133,7 +141,8 @@ func New(v Verifier, view account.Revocations, cfg Config) *Authenticator {
 	if cfg.ErrorWriter == nil {
 		cfg.ErrorWriter = func(w http.ResponseWriter, _ *http.Request, err error) { WriteErrorIn(w, err, cfg.Codes) }
 	}
-	return &Authenticator{verifier: v, view: view, cfg: cfg}
+	gen, _ := view.(generations)
+	return &Authenticator{verifier: v, view: view, gen: gen, cfg: cfg}
 }
 
 // Option changes how one route is guarded.
@@ -227,11 +236,30 @@ func (a *Authenticator) authenticate(token, service string) (any, error) {
 		return nil, account.ErrTokenInvalid
 	}
 	if a.view != nil {
-		if err := account.Refusal(a.view, playerOf(id), service); err != nil {
+		if err := a.refusal(id, service); err != nil {
 			return nil, err
 		}
 	}
 	return id, nil
+}
+
+// refusal is account.Refusal for the session of id. On routes of no
+// service, a session found in good standing at the view's generation is
+// not looked up again until the view changes: the Identity, which the
+// session's tokens share, records the generation.
+func (a *Authenticator) refusal(id *tokens.Identity, service string) error {
+	if a.gen == nil || service != "" {
+		return account.Refusal(a.view, playerOf(id), service)
+	}
+	gen := a.gen.Generation() // before the check, so a change during it is not covered
+	if id.CheckedAt(gen) {
+		return nil
+	}
+	if err := account.Refusal(a.view, playerOf(id), ""); err != nil {
+		return err
+	}
+	id.MarkChecked(gen)
+	return nil
 }
 
 // Verify verifies the request's access token (Authorization: Bearer, else

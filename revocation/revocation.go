@@ -21,8 +21,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/patrickmn/go-cache"
-
 	"github.com/gameauth/gameauth/internal/wallclock"
 	"github.com/gameauth/gameauth/storage"
 	"github.com/gameauth/gameauth/tokens"
@@ -53,8 +51,9 @@ type Config struct {
 }
 
 // View is an in-memory view of revocations, safe for concurrent use. Lookups
-// take no lock that writers hold for long: revoked sessions sit in a go-cache
-// (a read-locked map), blocks in an immutable snapshot swapped atomically.
+// take no lock that writers hold for long: revoked sessions sit in striped,
+// read-locked maps the garbage collector never scans, blocks in an
+// immutable snapshot swapped atomically.
 type View struct {
 	feed     Feed
 	retain   time.Duration
@@ -62,7 +61,8 @@ type View struct {
 	now      func() time.Time
 	log      *slog.Logger
 
-	sessions *cache.Cache // session ID -> storage.Revocation
+	sessions *revokedSessions
+	gen      atomic.Uint64 // see Generation
 
 	blocks atomic.Pointer[blockSet]
 
@@ -116,24 +116,37 @@ func New(feed Feed, cfg Config) *View {
 	if v.log == nil {
 		v.log = slog.Default()
 	}
-	// Expiry is judged against v.now in lookups; go-cache's own (wall-clock)
-	// expiry only reclaims memory, so it gets a little extra.
-	v.sessions = cache.New(v.retain+time.Minute, time.Minute)
+	v.sessions = newRevokedSessions()
+	v.changed()
 	v.blocks.Store(&blockSet{players: map[string][]storage.Block{}, devices: map[string][]storage.Block{}})
 	return v
 }
 
+// generations numbers the states of every View in the process, so that no
+// two Views are ever at the same generation.
+var generations atomic.Uint64
+
+// Generation returns the view's generation: a number that changes with
+// every change of the view (a revocation or a block recorded, a sync) and
+// that no other View in the process ever has. A session found in good
+// standing at one generation is in good standing as long as the view stays
+// at it, since time alone only ever lifts a refusal (a block ends, a
+// revocation is forgotten past Retain): the middleware records the
+// generation on the token's Identity and skips the lookups while it holds.
+// Read it before the check it vouches for; the view changes it after each
+// change is in place.
+func (v *View) Generation() uint64 { return v.gen.Load() }
+
+// changed moves the view to a new generation, after a change.
+func (v *View) changed() { v.gen.Store(generations.Add(1)) }
+
 // SessionRevoked reports whether the session was revoked, and why.
 func (v *View) SessionRevoked(sessionID string) (storage.RevokeReason, bool) {
-	x, ok := v.sessions.Get(sessionID)
-	if !ok {
+	at, reason, ok := v.sessions.get(sessionID)
+	if !ok || v.now().Sub(at) >= v.retain {
 		return "", false
 	}
-	r := x.(storage.Revocation)
-	if v.now().Sub(r.At) >= v.retain {
-		return "", false
-	}
-	return r.Reason, true
+	return reason, true
 }
 
 // Blocked returns a block of the subject in force now that covers service:
@@ -181,8 +194,9 @@ func (v *View) BlocksInForce() (players, devices int) {
 
 // SessionsRevoked records revocations; it implements account.Events.
 func (v *View) SessionsRevoked(_ context.Context, revs []storage.Revocation) {
-	for _, r := range revs {
-		v.sessions.Set(r.SessionID, r, v.retain+time.Minute)
+	if len(revs) > 0 {
+		v.sessions.add(revs, v.now(), v.retain)
+		v.changed()
 	}
 }
 
@@ -193,6 +207,7 @@ func (v *View) BlockChanged(_ context.Context, b storage.Block) {
 	defer v.mu.Unlock()
 	v.recent = append(v.recent, blockEvent{at: v.now(), block: b})
 	v.blocks.Store(v.blocks.Load().with(b))
+	v.changed()
 }
 
 // KeyRotated implements account.Events; the view has nothing to do for it.
@@ -232,6 +247,7 @@ func (v *View) Sync(ctx context.Context) error {
 	}
 	v.recent = keep
 	v.blocks.Store(set)
+	v.changed()
 	v.cursor = start.Add(-overlap)
 	v.synced = true
 	v.mu.Unlock()

@@ -23,7 +23,7 @@ type Cache interface {
 
 // Defaults of NewCache.
 const (
-	// DefaultCacheEntries bounds a cache at about 24 MiB when every entry
+	// DefaultCacheEntries bounds a cache at about 25 MiB when every entry
 	// is a different session's, and at about 12 MiB when sessions have
 	// four tokens each in it (see BoundedCache for the figures).
 	DefaultCacheEntries = 100_000
@@ -40,12 +40,12 @@ const (
 // entry costs 48 bytes of table, made stripe by stripe on first use, and
 // its jti (24 bytes); each session in the cache costs one Identity, a
 // 32-byte header and its claims in one string (112 bytes here), and about
-// 30 bytes in the table that shares it. Filled with as many distinct
-// tokens as its bound, the cache keeps 248 bytes per entry when each is a
-// different session's, and 123 when each session has four (the go-cache
+// 40 bytes in the table that shares it. Filled with as many distinct
+// tokens as its bound, the cache keeps 260 bytes per entry when each is a
+// different session's, and 126 when each session has four (the go-cache
 // keyed by the token that it replaced: 999). So a full cache of
-// DefaultCacheEntries takes about 24 MiB at worst; size maxEntries as
-// memory divided by about 250 bytes.
+// DefaultCacheEntries takes about 25 MiB at worst; size maxEntries as
+// memory divided by about 260 bytes.
 //
 // It never holds more than its bound: entries live in buckets of eight,
 // each token in one of two buckets chosen by its digest; a new token takes
@@ -271,7 +271,7 @@ func (c *BoundedCache) Stats() CacheStats {
 
 // Get implements Cache.
 func (c *BoundedCache) Get(token string, now time.Time) (Claims, bool) {
-	e, ok := c.lookup(token, now)
+	e, ok := c.lookup(token, now.Unix())
 	if !ok {
 		return Claims{}, false
 	}
@@ -288,8 +288,8 @@ func (e *cacheSlot) claims() Claims {
 // claims it keeps.
 func (c *BoundedCache) Put(token string, cl Claims, now time.Time) { c.put(token, &cl, now) }
 
-// lookup returns the entry of token if it answers at now.
-func (c *BoundedCache) lookup(token string, now time.Time) (cacheSlot, bool) {
+// lookup returns the entry of token if it answers at Unix second now.
+func (c *BoundedCache) lookup(token string, now int64) (cacheSlot, bool) {
 	k0, k1 := c.digest(token)
 	s := &c.stripes[k0&c.mask]
 	b1, b2 := s.bucketsOf(c.ways, k0, k1)
@@ -299,7 +299,7 @@ func (c *BoundedCache) lookup(token string, now time.Time) (cacheSlot, bool) {
 		e, ok = s.find(b2, c.ways, k0, k1)
 	}
 	s.mu.RUnlock()
-	ok = ok && now.Unix() < e.times.until()
+	ok = ok && now < e.times.until()
 	if ok {
 		s.hits.Add(1)
 	} else {
@@ -415,9 +415,9 @@ func (s *cacheStripe) replace(i int, e *cacheSlot) *Identity {
 }
 
 // identityTable interns the Identities of a BoundedCache's entries, so that
-// the tokens of one session share one. Each Identity counts the entries
-// pointing to it and leaves the table with the last of them. Put is the
-// only caller, after a signature check, so a few mutexes are plenty.
+// the tokens of one session share one. It counts the entries pointing to
+// each, and drops an Identity with the last of them. Put is the only
+// caller, after a signature check, so a few mutexes are plenty.
 type identityTable struct {
 	seed    maphash.Seed
 	stripes [identityStripes]identityStripe
@@ -427,25 +427,36 @@ const identityStripes = 16
 
 type identityStripe struct {
 	mu sync.Mutex
-	m  map[uint64]*Identity // by hash of the seven claims
+	m  map[uint64]interned // by hash of the seven claims
+}
+
+// interned is an Identity of the table and the number of entries pointing
+// to it.
+type interned struct {
+	id   *Identity
+	refs int
 }
 
 // acquire returns the table's Identity for f, counting one more entry
 // pointing to it: a new one if the table has none. Two sessions whose
 // claims hash alike cannot share: the later one gets an Identity of its own,
-// outside the table. Nil means f cannot be packed (see newIdentity).
+// outside the table. Nil means f cannot be packed (see newIdentity). A
+// shared Identity forgets MarkChecked's record: a new token of the session
+// is checked against the revocation view before it is trusted.
 func (t *identityTable) acquire(f [identityFields]string) *Identity {
 	h := maphash.Comparable(t.seed, f)
 	s := &t.stripes[h%identityStripes]
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	id := s.m[h]
+	e, ok := s.m[h]
 	switch {
-	case id != nil && id.fields() == f:
-		id.refs++
-		return id
-	case id != nil:
-		id, _ = newIdentity(f)
+	case ok && e.id.fields() == f:
+		e.refs++
+		s.m[h] = e
+		e.id.checked.Store(0)
+		return e.id
+	case ok:
+		id, _ := newIdentity(f)
 		return id
 	}
 	id, err := newIdentity(f)
@@ -453,10 +464,9 @@ func (t *identityTable) acquire(f [identityFields]string) *Identity {
 		return nil
 	}
 	if s.m == nil {
-		s.m = make(map[uint64]*Identity)
+		s.m = make(map[uint64]interned)
 	}
-	id.refs = 1
-	s.m[h] = id
+	s.m[h] = interned{id: id, refs: 1}
 	return id
 }
 
@@ -466,10 +476,13 @@ func (t *identityTable) release(id *Identity) {
 	s := &t.stripes[h%identityStripes]
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.m[h] != id {
+	e, ok := s.m[h]
+	if !ok || e.id != id {
 		return // not interned: a hash collision's
 	}
-	if id.refs--; id.refs == 0 {
+	if e.refs--; e.refs == 0 {
 		delete(s.m, h)
+	} else {
+		s.m[h] = e
 	}
 }

@@ -1,6 +1,7 @@
 package tokens
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"sync"
@@ -10,6 +11,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/gameauth/gameauth/internal/wallclock"
 )
 
 // claimsFor returns the claims of a token of session sid, expiring at exp.
@@ -268,6 +271,34 @@ func TestVerifierWithCache(t *testing.T) {
 	assert.False(t, ok)
 }
 
+// On the system clock a hit is judged by wallclock.Seconds, which reads no
+// clock (its own tests show it is never behind): a token seen before is
+// answered from the cache.
+func TestVerifierOnTheSystemClock(t *testing.T) {
+	r, err := OpenRing(context.Background(), RingConfig{Store: &memKeys{}})
+	require.NoError(t, err)
+	v := NewVerifier(r, VerifierConfig{Issuer: testIss, Audience: testAud, Cache: NewCache(10, time.Hour)})
+	require.True(t, v.coarse, "the ring's default clock is the system clock")
+	assert.False(t, NewVerifier(r, VerifierConfig{Clock: time.Now}).coarse, "any other clock is read on every hit")
+
+	tok, _, err := NewIssuer(r, IssuerConfig{Issuer: testIss, Audience: testAud}).Issue(testClaims())
+	require.NoError(t, err)
+	for range 2 {
+		_, err = v.VerifyIdentity(tok)
+		require.NoError(t, err)
+	}
+	st, _ := v.CacheStats()
+	assert.Equal(t, CacheStats{Entries: 1, Capacity: 8, Hits: 1, Misses: 1}, st)
+
+	// Past exp by Seconds, which is never behind the clock, the entry
+	// does not answer: the verdict is the verifier's.
+	tok, _, err = NewIssuer(r, IssuerConfig{Issuer: testIss, Audience: testAud, TTL: time.Minute,
+		Clock: func() time.Time { return time.Unix(wallclock.Seconds(), 0).Add(-2 * time.Minute) }}).Issue(testClaims())
+	require.NoError(t, err)
+	_, err = v.VerifyIdentity(tok)
+	require.ErrorIs(t, err, ErrTokenExpired)
+}
+
 func TestVerifyIdentity(t *testing.T) {
 	f := newFixture(t, RingConfig{})
 	issue := func(mod func(*Claims)) string {
@@ -370,7 +401,7 @@ func TestCacheForgetsIdentities(t *testing.T) {
 		c.Put(fmt.Sprint("a-", i), claimsFor("a", now.Add(time.Duration(i+1)*time.Minute)), now)
 	}
 	require.Equal(t, 1, identities(c), "eight tokens of one session, one Identity")
-	e, ok := c.lookup("a-0", now)
+	e, ok := c.lookup("a-0", now.Unix())
 	require.True(t, ok)
 	held := e.who
 	for i := range 8 {
@@ -382,7 +413,7 @@ func TestCacheForgetsIdentities(t *testing.T) {
 
 	// The session comes back: a new Identity, not the forgotten one.
 	c.Put("a-new", claimsFor("a", exp), now)
-	e, ok = c.lookup("a-new", now)
+	e, ok = c.lookup("a-new", now.Unix())
 	require.True(t, ok)
 	assert.NotSame(t, held, e.who)
 	assert.Equal(t, held.fields(), e.who.fields())
@@ -485,3 +516,35 @@ func TestCacheStripeSize(t *testing.T) {
 func TestCacheSlotSize(t *testing.T) {
 	assert.Equal(t, uintptr(48), unsafe.Sizeof(cacheSlot{}))
 }
+
+// An Identity stays 32 bytes, an allocation size of its own, with the
+// record of its check: the table keeps the count of its entries.
+func TestIdentitySize(t *testing.T) {
+	assert.Equal(t, uintptr(32), unsafe.Sizeof(Identity{}))
+}
+
+// MarkChecked's record holds for its generation only, and a new token of
+// the session put in the cache clears it, though it shares the Identity.
+func TestIdentityCheckedAt(t *testing.T) {
+	now := newClock().Now()
+	c := NewCache(64, time.Hour)
+	id := c.put("t1", ptr(claimsFor("s", now.Add(time.Hour))), now)
+	require.NotNil(t, id)
+	assert.False(t, id.CheckedAt(7), "no record yet")
+	assert.False(t, id.CheckedAt(0), "generation 0 is none")
+	id.MarkChecked(7)
+	assert.True(t, id.CheckedAt(7))
+	assert.False(t, id.CheckedAt(8))
+	again := c.put("t1", ptr(claimsFor("s", now.Add(time.Hour))), now) // the same token again
+	require.Same(t, id, again)
+	assert.False(t, id.CheckedAt(7), "cleared when an entry takes the Identity")
+	id.MarkChecked(9)
+	e, ok := c.lookup("t1", now.Unix())
+	require.True(t, ok)
+	assert.True(t, e.who.CheckedAt(9), "a hit leaves the record")
+	second := c.put("t2", ptr(claimsFor("s", now.Add(time.Hour))), now)
+	require.Same(t, id, second, "the session's tokens share one Identity")
+	assert.False(t, id.CheckedAt(9), "a new token of the session is checked afresh")
+}
+
+func ptr[T any](v T) *T { return &v }

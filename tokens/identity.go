@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -13,17 +14,32 @@ import (
 // one per session and shares it among that session's entries and every
 // caller of VerifyIdentity.
 //
-// An Identity is immutable: its claims are read through methods, and a
-// shared one stays valid (and unchanged) after the cache has forgotten it.
+// An Identity's claims are immutable: they are read through methods, and a
+// shared Identity stays valid (and unchanged) after the cache has forgotten
+// it. It carries one word more, for the middleware: the revocation view's
+// generation at which the session was last found in good standing
+// (CheckedAt, MarkChecked).
 type Identity struct {
 	// The seven claims back to back, in the order of the constants below, in one
 	// allocation: a session costs one string instead of seven.
-	s    string
-	ends [identityFields - 1]uint16 // where each claim but the last ends in s
-	// refs counts the cache entries pointing here. Only the identity table
-	// that interned it reads or writes it, under its lock; callers never do.
-	refs int32
+	s       string
+	ends    [identityFields - 1]uint16 // where each claim but the last ends in s
+	checked atomic.Uint32              // MarkChecked's generation, 0 for none
 }
+
+// CheckedAt reports whether MarkChecked recorded gen, a revocation view's
+// generation (revocation.View.Generation), on the Identity since the cache
+// last handed it to a new token. Only the low 32 bits of gen are kept: two
+// generations 2^32 apart look alike, which takes as many changes of the view
+// between two requests of one session.
+func (id *Identity) CheckedAt(gen uint64) bool {
+	return gen != 0 && id.checked.Load() == uint32(gen)
+}
+
+// MarkChecked records that the session was found in good standing at
+// generation gen of a revocation view, read before the check began: every
+// token of the session shares the record until the view changes.
+func (id *Identity) MarkChecked(gen uint64) { id.checked.Store(uint32(gen)) }
 
 // The claims of an Identity, in the order they are packed.
 const (

@@ -7,9 +7,14 @@
 // clock in between, adding the time gone by: the same reading, within the
 // drift of the two clocks over a second, and a step of the wall clock (an
 // operator or NTP setting it) is seen within a second.
+//
+// Seconds is cheaper still, for a check that needs only the second: it
+// reads no clock at all.
 package wallclock
 
 import (
+	"reflect"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -48,3 +53,42 @@ func (c *Clock) Now() time.Time {
 	c.anchor.Store(&t)
 	return t
 }
+
+// IsSystem reports whether clock is Now, the system clock the packages
+// default to: they may then judge to the second with Seconds.
+func IsSystem(clock func() time.Time) bool {
+	return clock != nil && reflect.ValueOf(clock).Pointer() == reflect.ValueOf(Now).Pointer()
+}
+
+// Tick is how often Seconds' value is refreshed.
+const Tick = 100 * time.Millisecond
+
+var seconds struct {
+	once sync.Once
+	unix atomic.Int64
+}
+
+// Seconds returns the Unix second of Now, rounded up to the next Tick: a
+// value a goroutine refreshes every Tick, started by the first call, so a
+// call reads no clock. It is never behind the second Now is in, unless the
+// goroutine was kept from running for over a Tick, and at most a Tick ahead
+// of it: a check of an expiry against it ends early rather than late.
+func Seconds() int64 {
+	if s := seconds.unix.Load(); s != 0 {
+		return s
+	}
+	seconds.once.Do(func() {
+		seconds.unix.Store(aheadSecond(Now()))
+		go func() {
+			t := time.NewTicker(Tick)
+			for range t.C {
+				seconds.unix.Store(aheadSecond(Now()))
+			}
+		}()
+	})
+	return seconds.unix.Load()
+}
+
+// aheadSecond is the Unix second of t plus a Tick: what Seconds answers
+// until the next refresh, when the clock has moved on by up to a Tick.
+func aheadSecond(t time.Time) int64 { return t.Add(Tick).Unix() }

@@ -88,6 +88,31 @@ func TestNowReadsTheWallClockOncePerInterval(t *testing.T) {
 	assert.GreaterOrEqual(t, reads.Load(), int64(1))
 }
 
+// Seconds is never behind the second time.Now is in, and at most a Tick
+// ahead of it, across many refreshes.
+func TestSecondsIsNeverBehind(t *testing.T) {
+	deadline := time.Now().Add(3 * Tick)
+	for n := 0; n < 1000 || time.Now().Before(deadline); n++ {
+		before := time.Now()
+		got := Seconds()
+		after := time.Now()
+		require.GreaterOrEqual(t, got, before.Unix(), "behind the clock")
+		require.LessOrEqual(t, got, after.Add(Tick).Unix(), "more than a Tick ahead")
+	}
+}
+
+// IsSystem tells Now from any other clock.
+func TestIsSystem(t *testing.T) {
+	assert.True(t, IsSystem(Now))
+	var c func() time.Time = Now
+	assert.True(t, IsSystem(c))
+	assert.False(t, IsSystem(time.Now))
+	assert.False(t, IsSystem(nil))
+	fixed := time.Unix(0, 0)
+	assert.False(t, IsSystem(func() time.Time { return fixed }))
+	assert.False(t, IsSystem((&Clock{wall: time.Now, since: time.Since, every: Every}).Now))
+}
+
 // BenchmarkNow reports Now beside time.Now, its reference.
 func BenchmarkNow(b *testing.B) {
 	var sink int64
@@ -99,6 +124,11 @@ func BenchmarkNow(b *testing.B) {
 	b.Run("wallclock", func(b *testing.B) {
 		for range b.N {
 			sink += Now().UnixNano()
+		}
+	})
+	b.Run("seconds", func(b *testing.B) {
+		for range b.N {
+			sink += Seconds()
 		}
 	})
 	_ = sink

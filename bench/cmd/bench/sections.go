@@ -40,7 +40,8 @@ func middlewareSection(set gobench.Set, count int) (section, []target, error) {
 				"function by `kid`, EdDSA only, iss, aud and exp checked, claims put in the context). " +
 				"Two floors are measured beside them: `floor-context`, the handler behind a middleware that only puts a value in a copy " +
 				"of the request's context (the request copy and the context value net/http imposes on any middleware that hands a player " +
-				"on), and `floor-ed25519`, the handler after one `crypto/ed25519` verification of the token's signature.",
+				"on), and `floor-ed25519`, the handler after one `crypto/ed25519` verification of the token's signature, over the same " +
+				"distinct tokens as `uncached` (Ed25519 verification takes variable time, and one token verified again and again stays in the CPU's caches).",
 			fmt.Sprintf("Each benchmark ran %d times in this run; the table quotes the fastest run (noise on a shared machine only adds time) and the median.", count),
 		},
 	}
