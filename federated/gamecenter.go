@@ -46,7 +46,12 @@ type gameCenter struct {
 	fails         certCache     // failed fetches' answers
 	slots         chan struct{} // one per fetch running, at most maxCertFetches
 	flight        singleflight.Group
+	hook          func(event string) // tests: "key" once a sign-in has joined or started a fetch, "slot" as a fetch waits for a slot
 }
+
+// errNoSlot: every fetch slot stayed busy for as long as the sign-in that
+// started the fetch could wait.
+var errNoSlot = errors.New("too many certificate fetches at once")
 
 func newGameCenter(cfg *GameCenterConfig, e *env) (*gameCenter, error) {
 	gc := &gameCenter{
@@ -232,34 +237,49 @@ func (gc *gameCenter) hostAllowed(host string) bool {
 // from the cache or fetched: one fetch per URL at a time, at most
 // maxCertFetches across all URLs, and none while a failed fetch of u is
 // remembered, whose answer it returns instead.
+//
+// A sign-in that finds a fetch of u under way shares it. When that fetch
+// ends because the sign-in that started it gave up waiting for a slot,
+// the others have not: they try again, in a fetch of their own if none is
+// under way, rather than answer with someone else's time-out.
 func (gc *gameCenter) key(ctx context.Context, u string) (*rsa.PublicKey, error) {
-	if e, ok := gc.cached(u); ok {
-		return e.pub, e.err
-	}
-	ch := gc.flight.DoChan(u, func() (any, error) {
-		if e, ok := gc.cached(u); ok { // a fetch of u ended since we looked
+	for {
+		if e, ok := gc.cached(u); ok {
 			return e.pub, e.err
 		}
-		release, err := gc.slot(ctx)
-		if err != nil {
-			return nil, err
+		mine := false // read only after the flight's answer arrives
+		ch := gc.flight.DoChan(u, func() (any, error) {
+			mine = true
+			if e, ok := gc.cached(u); ok { // a fetch of u ended since we looked
+				return e.pub, e.err
+			}
+			release, err := gc.slot(ctx)
+			if err != nil {
+				return nil, err
+			}
+			defer release()
+			pub, err := gc.fetch(context.WithoutCancel(ctx), u)
+			if err != nil {
+				now := gc.env.now()
+				gc.fails.put(u, certEntry{err: err, until: now.Add(gc.retry)}, now)
+			}
+			return pub, err
+		})
+		if gc.hook != nil {
+			gc.hook("key")
 		}
-		defer release()
-		pub, err := gc.fetch(context.WithoutCancel(ctx), u)
-		if err != nil {
-			now := gc.env.now()
-			gc.fails.put(u, certEntry{err: err, until: now.Add(gc.retry)}, now)
-		}
-		return pub, err
-	})
-	select {
-	case r := <-ch:
-		if r.Err != nil {
+		select {
+		case r := <-ch:
+			switch {
+			case r.Err == nil:
+				return r.Val.(*rsa.PublicKey), nil
+			case !mine && errors.Is(r.Err, errNoSlot):
+				continue
+			}
 			return nil, r.Err
+		case <-ctx.Done():
+			return nil, unavailable(GameCenter, "certificate", ctx.Err())
 		}
-		return r.Val.(*rsa.PublicKey), nil
-	case <-ctx.Done():
-		return nil, unavailable(GameCenter, "certificate", ctx.Err())
 	}
 }
 
@@ -278,6 +298,9 @@ func (gc *gameCenter) cached(u string) (certEntry, bool) {
 // release gives it back. Sign-ins sharing the fetch wait on their own
 // contexts as well.
 func (gc *gameCenter) slot(ctx context.Context) (release func(), err error) {
+	if gc.hook != nil {
+		gc.hook("slot")
+	}
 	ctx, cancel := context.WithTimeout(ctx, gc.env.timeout)
 	defer cancel()
 	select {
@@ -288,7 +311,7 @@ func (gc *gameCenter) slot(ctx context.Context) (release func(), err error) {
 		<-gc.slots
 	case <-ctx.Done():
 	}
-	return nil, unavailable(GameCenter, "certificate", errors.New("too many certificate fetches at once"))
+	return nil, unavailable(GameCenter, "certificate", errNoSlot)
 }
 
 // fetch downloads the certificate at u, verifies its chain to the

@@ -422,6 +422,66 @@ func TestGameCenterFetchCap(t *testing.T) {
 	assert.EqualValues(t, 1, f.Calls("/direct.cer"))
 }
 
+// A sign-in sharing a fetch whose starter gives up waiting for a slot is
+// not answered with the starter's time-out: it fetches once a slot frees.
+func TestGameCenterSharedFetchOutlivesItsStarter(t *testing.T) {
+	f := newGCFixture(t, nil)
+	ctx := context.Background()
+	keys, slots := make(chan struct{}, 16), make(chan struct{}, 16)
+	federated.HookGameCenter(f.set, func(event string) {
+		map[string]chan struct{}{"key": keys, "slot": slots}[event] <- struct{}{}
+	})
+
+	arrived, release := make(chan struct{}, 16), make(chan struct{})
+	free := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(free) // before the fake closes, which waits for its handlers
+	slow := []string{"/slow-0.cer", "/slow-1.cer", "/slow-2.cer", "/slow-3.cer"}
+	f.Override(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-release
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}), slow...)
+	var wg sync.WaitGroup
+	for _, p := range slow {
+		wg.Go(func() {
+			_, err := f.set.Verify(ctx, federated.GameCenter, f.sign(f.Key(), p, "T:_abc123", gcBundle, f.clk.Now()))
+			assert.ErrorIs(t, err, federated.ErrUnavailable)
+		})
+	}
+	for range slow {
+		<-keys
+		<-slots
+		<-arrived // its fetch holds a slot
+	}
+
+	direct := f.sign(f.direct, "/direct.cer", "T:_direct", gcBundle, f.clk.Now())
+	starter, giveUp := context.WithCancel(ctx)
+	starterDone, sharerDone := make(chan error, 1), make(chan error, 1)
+	go func() {
+		_, err := f.set.Verify(starter, federated.GameCenter, direct)
+		starterDone <- err
+	}()
+	<-keys
+	<-slots // the starter's fetch waits for a slot
+	go func() {
+		_, err := f.set.Verify(ctx, federated.GameCenter, direct)
+		sharerDone <- err
+	}()
+	<-keys // the sharer joins the starter's fetch
+	giveUp()
+	requireErr(t, <-starterDone, federated.ErrUnavailable, "certificate")
+	select {
+	case <-slots: // the sharer's own fetch waits now
+	case err := <-sharerDone:
+		t.Fatalf("the sharer was answered before a slot freed: %v", err)
+	}
+	<-keys
+	free()
+	wg.Wait()
+	require.NoError(t, <-sharerDone, "the sharer waits on its own context")
+	assert.EqualValues(t, 1, f.Calls("/direct.cer"))
+}
+
 func TestGameCenterRootFile(t *testing.T) {
 	dir := t.TempDir()
 	intermediate := federatedtest.NewCA(t, "Some CA", testNow).NewIntermediate("Intermediate").Cert.Raw
