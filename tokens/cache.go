@@ -39,13 +39,17 @@ const (
 // makes them (546 bytes, 106 of them player and session claims): each
 // entry costs 48 bytes of table, made stripe by stripe on first use, and
 // its jti (24 bytes); each session in the cache costs one Identity, a
-// 32-byte header and its claims in one string (112 bytes here), and about
-// 40 bytes in the table that shares it. Filled with as many distinct
-// tokens as its bound, the cache keeps 260 bytes per entry when each is a
-// different session's, and 126 when each session has four (the go-cache
-// keyed by the token that it replaced: 999). So a full cache of
-// DefaultCacheEntries takes about 25 MiB at worst; size maxEntries as
-// memory divided by about 260 bytes.
+// 32-byte header and its claims in one string (112 bytes here), and a
+// 24-byte slot of the table that shares it, which is kept between 1/8 and
+// 7/8 full (about 31 bytes a session with the default bound filled).
+// Filled with as many distinct tokens as its bound, the cache keeps 256
+// bytes per entry when each is a different session's, and 125 when each
+// session has four (the go-cache keyed by the token that it replaced:
+// 999). Sessions coming and going do not add to that: a flood of
+// 1,000,000 one-token sessions through a cache of DefaultCacheEntries
+// leaves it at the same 24 MiB. So a full cache of DefaultCacheEntries
+// takes about 25 MiB at worst; size maxEntries as memory divided by about
+// 260 bytes.
 //
 // It never holds more than its bound: entries live in buckets of eight,
 // each token in one of two buckets chosen by its digest; a new token takes
@@ -412,77 +416,4 @@ func (s *cacheStripe) replace(i int, e *cacheSlot) *Identity {
 	old := s.slots[i].who
 	s.slots[i] = *e
 	return old
-}
-
-// identityTable interns the Identities of a BoundedCache's entries, so that
-// the tokens of one session share one. It counts the entries pointing to
-// each, and drops an Identity with the last of them. Put is the only
-// caller, after a signature check, so a few mutexes are plenty.
-type identityTable struct {
-	seed    maphash.Seed
-	stripes [identityStripes]identityStripe
-}
-
-const identityStripes = 16
-
-type identityStripe struct {
-	mu sync.Mutex
-	m  map[uint64]interned // by hash of the seven claims
-}
-
-// interned is an Identity of the table and the number of entries pointing
-// to it.
-type interned struct {
-	id   *Identity
-	refs int
-}
-
-// acquire returns the table's Identity for f, counting one more entry
-// pointing to it: a new one if the table has none. Two sessions whose
-// claims hash alike cannot share: the later one gets an Identity of its own,
-// outside the table. Nil means f cannot be packed (see newIdentity). A
-// shared Identity forgets MarkChecked's record: a new token of the session
-// is checked against the revocation view before it is trusted.
-func (t *identityTable) acquire(f [identityFields]string) *Identity {
-	h := maphash.Comparable(t.seed, f)
-	s := &t.stripes[h%identityStripes]
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.m[h]
-	switch {
-	case ok && e.id.fields() == f:
-		e.refs++
-		s.m[h] = e
-		e.id.checked.Store(0)
-		return e.id
-	case ok:
-		id, _ := newIdentity(f)
-		return id
-	}
-	id, err := newIdentity(f)
-	if err != nil {
-		return nil
-	}
-	if s.m == nil {
-		s.m = make(map[uint64]interned)
-	}
-	s.m[h] = interned{id: id, refs: 1}
-	return id
-}
-
-// release counts one entry fewer pointing to id.
-func (t *identityTable) release(id *Identity) {
-	h := maphash.Comparable(t.seed, id.fields())
-	s := &t.stripes[h%identityStripes]
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, ok := s.m[h]
-	if !ok || e.id != id {
-		return // not interned: a hash collision's
-	}
-	if e.refs--; e.refs == 0 {
-		delete(s.m, h)
-	} else {
-		s.m[h] = e
-	}
 }

@@ -459,7 +459,7 @@ func identities(c *BoundedCache) int {
 	for i := range c.idents.stripes {
 		s := &c.idents.stripes[i]
 		s.mu.Lock()
-		n += len(s.m)
+		n += s.n
 		s.mu.Unlock()
 	}
 	return n

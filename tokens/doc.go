@@ -31,7 +31,7 @@
 // Errors match [ErrTokenExpired] for a correctly signed token past exp and
 // [ErrTokenInvalid] for everything else. It never touches jwx's process-wide
 // settings. With a [Cache] (see [NewCache]: a [BoundedCache] keyed by a
-// 128-bit digest of the token, about 260 bytes per entry, 126 where a
+// 128-bit digest of the token, about 256 bytes per entry, 125 where a
 // session's tokens share its player), a token seen again skips signature
 // verification until its exp.
 //
