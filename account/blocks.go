@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gameauth/gameauth/storage"
 )
@@ -33,13 +34,26 @@ func (s *Service) BlockReason(ctx context.Context, key string) ([]BlockNotice, e
 	return []BlockNotice{n}, nil
 }
 
+// Limits of a BlockSpec. The reason and the services go out with every
+// request the block refuses (ErrorData, /block/reason) and stay in every
+// node's revocation view, so they are kept to what a client shows.
+const (
+	// MaxBlockReason is the longest reason, in characters.
+	MaxBlockReason = 500
+	// MaxBlockServices is the most services one block covers.
+	MaxBlockServices = 32
+	// MaxServiceName is the longest service name, in characters, once
+	// trimmed.
+	MaxServiceName = 64
+)
+
 // BlockSpec describes a block to make. A spec the block functions refuse
 // (INVALID_REQUEST naming the field) is never made narrower or broader
 // than it says: a blank reason, a blank or repeated service and an end
 // that is not in the future are refused, not dropped.
 type BlockSpec struct {
 	// Reason is shown to the player (/block/reason, ErrorData). Required:
-	// not empty nor blank.
+	// not empty nor blank, at most MaxBlockReason characters.
 	Reason string
 	// Until is when the block ends by itself; zero: permanent.
 	Until time.Time
@@ -124,6 +138,12 @@ func (s *Service) blockSpec(spec BlockSpec) (BlockSpec, error) {
 	if strings.TrimSpace(spec.Reason) == "" {
 		return spec, invalidField("reason", "is required")
 	}
+	if utf8.RuneCountInString(spec.Reason) > MaxBlockReason {
+		return spec, invalidField("reason", "is longer than "+strconv.Itoa(MaxBlockReason)+" characters")
+	}
+	if len(spec.Services) > MaxBlockServices {
+		return spec, invalidField("services", "has more than "+strconv.Itoa(MaxBlockServices)+" entries")
+	}
 	if !spec.Until.IsZero() && !spec.Until.After(s.clock()) {
 		return spec, ErrInvalidRequest.with("block end is not in the future")
 	}
@@ -135,6 +155,9 @@ func (s *Service) blockSpec(spec BlockSpec) (BlockSpec, error) {
 		sv = strings.TrimSpace(sv)
 		if sv == "" {
 			return spec, invalidField("services", "entry "+strconv.Itoa(i+1)+" is blank")
+		}
+		if utf8.RuneCountInString(sv) > MaxServiceName {
+			return spec, invalidField("services", "entry "+strconv.Itoa(i+1)+" is longer than "+strconv.Itoa(MaxServiceName)+" characters")
 		}
 		if slices.Contains(services, sv) {
 			return spec, invalidField("services", "entry "+strconv.Itoa(i+1)+" repeats another")

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -658,6 +659,9 @@ func TestBlockSpecRefusals(t *testing.T) {
 		{"empty service", BlockSpec{Reason: "x", Services: []string{"chat", ""}}, "services"},
 		{"repeated service", BlockSpec{Reason: "x", Services: []string{"chat", "chat"}}, "services"},
 		{"repeated once trimmed", BlockSpec{Reason: "x", Services: []string{"chat", " chat"}}, "services"},
+		{"reason too long", BlockSpec{Reason: strings.Repeat("é", MaxBlockReason+1)}, "reason"},
+		{"too many services", BlockSpec{Reason: "x", Services: manyServices(MaxBlockServices + 1)}, "services"},
+		{"service name too long", BlockSpec{Reason: "x", Services: []string{"chat", strings.Repeat("s", MaxServiceName+1)}}, "services"},
 	} {
 		for _, block := range []func() (string, error){
 			func() (string, error) { return e.svc.BlockPlayer(ctx, p.id, c.spec) },
@@ -685,6 +689,26 @@ func TestBlockSpecRefusals(t *testing.T) {
 	b, err := e.svc.LookupBlock(ctx, key)
 	require.NoError(t, err)
 	assert.Equal(t, []string{"chat", "ranking"}, b.Services)
+
+	// The limits themselves are allowed: characters are counted, not
+	// bytes, and a service name is measured trimmed.
+	long := BlockSpec{Reason: strings.Repeat("é", MaxBlockReason), Services: manyServices(MaxBlockServices)}
+	long.Services[0] = " " + strings.Repeat("é", MaxServiceName) + " "
+	key, err = e.svc.BlockDevice(ctx, "dev-b", long)
+	require.NoError(t, err)
+	b, err = e.svc.LookupBlock(ctx, key)
+	require.NoError(t, err)
+	assert.Equal(t, long.Reason, b.Reason)
+	assert.Len(t, b.Services, MaxBlockServices)
+}
+
+// manyServices returns n distinct service names.
+func manyServices(n int) []string {
+	s := make([]string, n)
+	for i := range s {
+		s[i] = "service-" + strconv.Itoa(i)
+	}
+	return s
 }
 
 // The admin flows on a player refuse an unknown one, ACCOUNT_NOT_FOUND, and

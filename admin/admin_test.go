@@ -335,6 +335,7 @@ func TestInputMistakesAreRefused(t *testing.T) {
 		{"no service at all", map[string]any{"reason": "x", "services": []string{}}, "services"},
 		{"an empty reason", map[string]any{"reason": ""}, "reason"},
 		{"a blank reason", map[string]any{"reason": "  ", "services": []string{"chat"}}, "reason"},
+		{"a reason too long", map[string]any{"reason": strings.Repeat("x", account.MaxBlockReason+1)}, "reason"},
 		{"no reason", map[string]any{"until": s.clock.Now().Add(time.Hour)}, "reason"},
 		{"an empty body", nil, "reason"},
 	} {
