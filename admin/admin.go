@@ -59,11 +59,23 @@ type Config struct {
 	// no data and calls this API with the token. Every other path is the
 	// API's, behind Authorize.
 	Console http.Handler
+	// CrossOrigin refuses the API's state-changing requests that a browser
+	// sends from another origin (Sec-Fetch-Site, else Origin against Host),
+	// before Authorize is asked: an authorizer that reads a cookie would
+	// otherwise let any web page an operator visits block players in
+	// their name. Requests without those headers (scripts, curl) and safe
+	// methods pass. Nil: http.NewCrossOriginProtection(), which trusts no
+	// other origin; give one with AddTrustedOrigin for a console served
+	// elsewhere.
+	CrossOrigin *http.CrossOriginProtection
 }
 
 // NewHandler returns the admin API over svc. Paths are relative to where
 // the host mounts it (http.StripPrefix).
 func NewHandler(svc *account.Service, cfg Config) http.Handler {
+	if cfg.CrossOrigin == nil {
+		cfg.CrossOrigin = http.NewCrossOriginProtection()
+	}
 	h := &handler{svc: svc, cfg: cfg}
 	mux := http.NewServeMux()
 	for _, rt := range h.routes() {
@@ -74,6 +86,11 @@ func NewHandler(svc *account.Service, cfg Config) http.Handler {
 		if cfg.Console != nil && (r.Method == http.MethodGet || r.Method == http.MethodHead) && consolePath(r.URL.Path) {
 			// The page holds no data: it asks the API, with the token.
 			cfg.Console.ServeHTTP(w, r)
+			return
+		}
+		if err := cfg.CrossOrigin.Check(r); err != nil {
+			account.WriteError(w, &account.Error{Code: account.CodeInvalidRequest, Status: http.StatusForbidden,
+				Message: "cross-origin request refused: the admin API takes writes from its own origin only"})
 			return
 		}
 		operator, ok := "", false
