@@ -563,6 +563,12 @@ func TestDeadlockRetried(t *testing.T) {
 		}
 		t2, err := other.Begin(ctx)
 		require.NoError(t, err)
+		// PostgreSQL aborts the transaction whose deadlock check finds the
+		// cycle: the withdrawal's, after 50 ms, never this one. At the
+		// default 1 s, a machine slow enough to close the cycle a second
+		// after this transaction began waiting made this one the victim.
+		_, err = t2.Exec(ctx, `SET LOCAL deadlock_timeout = '1h'`)
+		require.NoError(t, err)
 		_, err = t2.Exec(ctx, `UPDATE `+sessions+` SET platform = platform WHERE id = 's1'`)
 		require.NoError(t, err)
 		go func() {
