@@ -61,7 +61,7 @@ RETURNING ` + sessionCols
 // from the start, so what it reads is what it writes to.
 func (s *Store) Refresh(ctx context.Context, id string, r storage.Rotation) (storage.RefreshState, error) {
 	r.Now = r.Now.Truncate(time.Microsecond) // the precision stored, as sqlstore.Rotate
-	st, err := readRefresh(ctx, s.readRefresh, id, r)
+	st, err := readRefresh(ctx, s.r, id, r)
 	if err != nil {
 		return storage.RefreshState{}, wrap("refresh", err)
 	}
@@ -76,7 +76,7 @@ func (s *Store) Refresh(ctx context.Context, id string, r storage.Rotation) (sto
 	case storage.OutcomeRetry:
 		return st, nil
 	case storage.OutcomeAdvance:
-		ss, err := scanSession(s.rotate.QueryRowContext(ctx, id, string(storage.BlockPlayer),
+		ss, err := scanSession(s.w.QueryRowContext(ctx, rotateSQL, id, string(storage.BlockPlayer),
 			string(storage.BlockDevice), r.Now.UnixMicro(), bytesArg(r.Next), r.Presented))
 		if err == nil {
 			st.Session = ss
@@ -89,17 +89,19 @@ func (s *Store) Refresh(ctx context.Context, id string, r storage.Rotation) (sto
 	return s.refreshLocked(ctx, id, r)
 }
 
-// readRefresh reads, with stmt (refreshReadSQL prepared), the session
-// joined to its account and whether the account is held. No row is
+// readRefresh reads, on db (the readers or Refresh's transaction), the
+// session joined to its account and whether the account is held. No row is
 // storage.ErrNotFound.
-func readRefresh(ctx context.Context, stmt *sql.Stmt, id string, r storage.Rotation) (storage.RefreshState, error) {
+func readRefresh(ctx context.Context, db interface {
+	QueryRowContext(context.Context, string, ...any) *sql.Row
+}, id string, r storage.Rotation) (storage.RefreshState, error) {
 	var st storage.RefreshState
 	var reason string
 	dest := make([]any, 0, 31)
 	dest = append(dest, sessionDest(&st.Session, &reason)...)
 	dest = append(dest, accountDest(&st.Account)...)
 	dest = append(dest, &st.Held)
-	err := stmt.QueryRowContext(ctx, id, string(storage.BlockPlayer),
+	err := db.QueryRowContext(ctx, refreshReadSQL, id, string(storage.BlockPlayer),
 		string(storage.BlockDevice), r.Now.UnixMicro()).Scan(dest...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return storage.RefreshState{}, storage.ErrNotFound
@@ -112,9 +114,9 @@ func readRefresh(ctx context.Context, stmt *sql.Stmt, id string, r storage.Rotat
 func (s *Store) refreshLocked(ctx context.Context, id string, r storage.Rotation) (storage.RefreshState, error) {
 	var st storage.RefreshState
 	var verdict error
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx wtx) error {
 		var err error
-		st, err = readRefresh(ctx, tx.StmtContext(ctx, s.readRefreshW), id, r)
+		st, err = readRefresh(ctx, tx, id, r)
 		if err != nil || st.Held {
 			return err
 		}
