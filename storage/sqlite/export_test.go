@@ -20,7 +20,7 @@ type PoolCounts struct {
 func (p *pool) counts() PoolCounts {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return PoolCounts{Kept: p.n, Unprepared: p.unprepared.Load()}
+	return PoolCounts{Kept: p.size(), Unprepared: p.unprepared.Load()}
 }
 
 // Counts are the writer's and the readers' statement counts (the same pool

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"maps"
 	"sync"
 	"sync/atomic"
 )
@@ -27,11 +28,12 @@ const maxStmts = 128
 // the pool is closed, and past maxStmts. Prepared or not, a query fails
 // with the same errors.
 type pool struct {
-	db    *sql.DB
-	stmts sync.Map // query → *sql.Stmt; read without the lock
+	db *sql.DB
+	// stmts maps a query to its statement. It is read without a lock or
+	// an allocation, and replaced, under mu, by a copy with one more.
+	stmts atomic.Pointer[map[string]*sql.Stmt]
 
 	mu     sync.Mutex
-	n      int             // statements in stmts
 	closed bool            // by close: prepare nothing more
 	wanted map[string]bool // queries a transaction ran unprepared: see want
 
@@ -39,15 +41,17 @@ type pool struct {
 }
 
 // newPool is db with an empty statement cache.
-func newPool(db *sql.DB) *pool { return &pool{db: db} }
+func newPool(db *sql.DB) *pool {
+	p := &pool{db: db}
+	p.stmts.Store(&map[string]*sql.Stmt{})
+	return p
+}
 
 // cached is query's statement if it is prepared, else nil.
-func (p *pool) cached(query string) *sql.Stmt {
-	if st, ok := p.stmts.Load(query); ok {
-		return st.(*sql.Stmt)
-	}
-	return nil
-}
+func (p *pool) cached(query string) *sql.Stmt { return (*p.stmts.Load())[query] }
+
+// size is how many statements the pool holds.
+func (p *pool) size() int { return len(*p.stmts.Load()) }
 
 // stmt is query's statement, prepared on its first use, or nil when it is
 // not to be prepared now (see pool). It must not be called while this
@@ -73,7 +77,7 @@ func (p *pool) stmt(ctx context.Context, query string) *sql.Stmt {
 func (p *pool) room() bool {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return !p.closed && p.n < maxStmts
+	return !p.closed && p.size() < maxStmts
 }
 
 // keep caches st, just prepared, as query's statement and returns it; if a
@@ -83,9 +87,11 @@ func (p *pool) room() bool {
 func (p *pool) keep(query string, st *sql.Stmt) *sql.Stmt {
 	p.mu.Lock()
 	won := p.cached(query)
-	if won == nil && !p.closed && p.n < maxStmts {
-		p.stmts.Store(query, st)
-		p.n++
+	if won == nil && !p.closed && p.size() < maxStmts {
+		m := make(map[string]*sql.Stmt, p.size()+1)
+		maps.Copy(m, *p.stmts.Load())
+		m[query] = st
+		p.stmts.Store(&m)
 		p.mu.Unlock()
 		return st
 	}
@@ -101,7 +107,7 @@ func (p *pool) keep(query string, st *sql.Stmt) *sql.Stmt {
 func (p *pool) want(query string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.closed || p.n+len(p.wanted) >= maxStmts {
+	if p.closed || p.size()+len(p.wanted) >= maxStmts {
 		return
 	}
 	if p.wanted == nil {
@@ -127,13 +133,8 @@ func (p *pool) prepareWanted(ctx context.Context) {
 func (p *pool) close() error {
 	p.mu.Lock()
 	p.closed = true
-	var open []*sql.Stmt
-	p.stmts.Range(func(_, st any) bool {
-		open = append(open, st.(*sql.Stmt))
-		return true
-	})
-	p.stmts.Clear()
-	p.n = 0
+	open := *p.stmts.Load()
+	p.stmts.Store(&map[string]*sql.Stmt{})
 	p.wanted = nil
 	p.mu.Unlock()
 	var err error
