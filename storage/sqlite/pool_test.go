@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
@@ -58,18 +57,8 @@ func TestStatementsPreparedOnce(t *testing.T) {
 // TestStatementsConcurrentFirstUse: callers racing on a query's first use
 // all succeed and leave one statement.
 func TestStatementsConcurrentFirstUse(t *testing.T) {
-	ctx := context.Background()
 	s := newStore(t)
-	var wg sync.WaitGroup
-	for i := range 16 {
-		wg.Go(func() {
-			id := fmt.Sprint("a", i)
-			assert.NoError(t, s.CreateAccount(ctx, account(id, id+"@x", "")))
-			_, err := s.GetAccount(ctx, id)
-			assert.NoError(t, err)
-		})
-	}
-	wg.Wait()
+	createConcurrently(t, s, 16)
 	w, r := sqlite.Counts(s)
 	assert.Equal(t, 2, w.Kept)
 	assert.Equal(t, 1, r.Kept)
