@@ -33,11 +33,11 @@ func scanAccount(sc scanner) (storage.Account, error) {
 
 // CreateAccount implements storage.Accounts.
 func (s *Store) CreateAccount(ctx context.Context, a storage.Account) error {
-	return wrap("create account", s.tx(ctx, func(tx *sql.Tx) error { return insertAccount(ctx, tx, a) }))
+	return wrap("create account", s.tx(ctx, func(tx wtx) error { return insertAccount(ctx, tx, a) }))
 }
 
 // insertAccount writes a new account and its primary identity in tx.
-func insertAccount(ctx context.Context, tx *sql.Tx, a storage.Account) error {
+func insertAccount(ctx context.Context, tx wtx, a storage.Account) error {
 	p := a.Purchases
 	_, err := tx.ExecContext(ctx, `INSERT INTO accounts (`+accountCols+`, nickname_key)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -56,7 +56,7 @@ func insertAccount(ctx context.Context, tx *sql.Tx, a storage.Account) error {
 // Register implements storage.Registrar: the account, its primary identity
 // and its first session in one transaction.
 func (s *Store) Register(ctx context.Context, a storage.Account, ss storage.Session) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx wtx) error {
 		if err := insertAccount(ctx, tx, a); err != nil {
 			return err
 		}
@@ -70,7 +70,7 @@ func (s *Store) Register(ctx context.Context, a storage.Account, ss storage.Sess
 // on (self is "" for an insert, whose id is then checked too). It runs in
 // the failed statement's transaction, which holds the write lock, so what it
 // reads is what the statement saw.
-func accountConflict(ctx context.Context, tx *sql.Tx, self, linkType, linkID, nickKey, id string) error {
+func accountConflict(ctx context.Context, tx wtx, self, linkType, linkID, nickKey, id string) error {
 	if linkType != "" || linkID != "" {
 		taken, err := exists(ctx, tx, `SELECT 1 FROM accounts WHERE linked_type = ? AND linked_id = ? AND id <> ?`,
 			linkType, linkID, self)
@@ -130,7 +130,8 @@ func (s *Store) GetAccountByNickname(ctx context.Context, nickname string) (stor
 }
 
 // UpdateAccount implements storage.Accounts. A new link replaces the
-// account's primary identity in the same transaction.
+// account's primary identity in the same transaction. The UPDATE is built
+// at run time, so it runs unprepared.
 func (s *Store) UpdateAccount(ctx context.Context, id string, u storage.AccountUpdate) error {
 	var set []string
 	var args []any
@@ -169,13 +170,13 @@ func (s *Store) UpdateAccount(ctx context.Context, id string, u storage.AccountU
 	}
 	add("updated_at", micros(u.At))
 	args = append(args, id)
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx wtx) error {
 		if u.Link != nil {
 			if err := replacePrimary(ctx, tx, id, *u.Link, u.IfLink, u.At); err != nil {
 				return err
 			}
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE accounts SET `+strings.Join(set, ", ")+` WHERE id = ?`, args...)
+		res, err := tx.raw.ExecContext(ctx, `UPDATE accounts SET `+strings.Join(set, ", ")+` WHERE id = ?`, args...)
 		if isUnique(err) {
 			if u.Link == nil {
 				// Not checking a link that is not changing.
@@ -191,7 +192,7 @@ func (s *Store) UpdateAccount(ctx context.Context, id string, u storage.AccountU
 // replacePrimary makes link the account's primary identity in tx, linked
 // at at, in place of the one it had (which must be ifLink, if set);
 // keeping the same one changes nothing.
-func replacePrimary(ctx context.Context, tx *sql.Tx, accountID string, link storage.Link, ifLink *storage.Link, at time.Time) error {
+func replacePrimary(ctx context.Context, tx wtx, accountID string, link storage.Link, ifLink *storage.Link, at time.Time) error {
 	cur, err := primaryLink(ctx, tx, accountID)
 	if err == nil && ifLink != nil && cur != *ifLink {
 		err = storage.Conflict(storage.FieldState)
@@ -209,7 +210,7 @@ func replacePrimary(ctx context.Context, tx *sql.Tx, accountID string, link stor
 // DeleteAccount implements storage.Accounts, and removes the account's
 // identities with it.
 func (s *Store) DeleteAccount(ctx context.Context, id string) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx wtx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM accounts WHERE id = ?`, id)
 		if err := rowsAffected(res, err); err != nil {
 			return err

@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -45,9 +44,13 @@ func (s *Store) SearchNicknames(ctx context.Context, prefix, afterKey, afterID s
 	} else if afterKey > start {
 		start = afterKey
 	}
-	as, err := queryList(ctx, s.r, scanAccount, searchSQL(bounded), start, hi, afterKey, afterID, limit)
+	as, err := queryList(ctx, s.r, scanAccount, searchSQLs[bounded], start, hi, afterKey, afterID, limit)
 	return as, wrap("search nicknames", err)
 }
+
+// searchSQLs are SearchNicknames' two statements, by whether the range is
+// bounded: fixed texts, for the readers' statement cache.
+var searchSQLs = map[bool]string{false: searchSQL(false), true: searchSQL(true)}
 
 // searchSQL is SearchNicknames' statement: ?1 the range's start, ?2 its end
 // (when bounded), ?3 and ?4 the cursor's key and ID ("" for none), ?5 the
@@ -94,7 +97,7 @@ func (s *Store) ListBlocks(ctx context.Context, kind storage.BlockKind, subject 
 
 // ErasePlayer implements storage.Eraser, in one transaction.
 func (s *Store) ErasePlayer(ctx context.Context, accountID, email string) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx wtx) error {
 		for _, st := range []struct {
 			query string
 			args  []any
@@ -132,7 +135,7 @@ func (s *Store) AppendAudit(ctx context.Context, events []storage.AuditEvent) er
 	if len(events) == 0 {
 		return nil
 	}
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx wtx) error {
 		st, err := tx.PrepareContext(ctx, `INSERT INTO audit (kind, event_at, player_id, session_id,
 			device_id, client_addr, operator, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
 		if err != nil {
@@ -153,7 +156,7 @@ func (s *Store) AppendAudit(ctx context.Context, events []storage.AuditEvent) er
 // ListAudit implements storage.Audit. Only the filters that are set are in
 // the statement, so SQLite picks the index that fits (audit_player or
 // audit_kind, read backwards from BeforeSeq; the primary key without
-// either).
+// either). The statement is built at run time, so it runs unprepared.
 func (s *Store) ListAudit(ctx context.Context, f storage.AuditFilter, limit int) ([]storage.AuditEvent, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, wrap("list audit", err)
@@ -183,7 +186,7 @@ func (s *Store) ListAudit(ctx context.Context, f storage.AuditFilter, limit int)
 	if len(where) > 0 {
 		query += ` WHERE ` + strings.Join(where, ` AND `)
 	}
-	evs, err := queryList(ctx, s.r, scanAudit, query+` ORDER BY seq DESC LIMIT ?`, append(args, limit)...)
+	evs, err := queryList(ctx, s.r.db, scanAudit, query+` ORDER BY seq DESC LIMIT ?`, append(args, limit)...)
 	return evs, wrap("list audit", err)
 }
 

@@ -26,7 +26,7 @@ func (s *Store) ListIdentities(ctx context.Context, accountID string) ([]storage
 
 // LinkIdentity implements storage.Identities.
 func (s *Store) LinkIdentity(ctx context.Context, accountID string, id storage.Identity) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx wtx) error {
 		found, err := exists(ctx, tx, `SELECT 1 FROM accounts WHERE id = ?`, accountID)
 		if err != nil {
 			return err
@@ -43,7 +43,7 @@ func (s *Store) LinkIdentity(ctx context.Context, accountID string, id storage.I
 // write lock from its first statement, so the identity it promotes is still
 // there when it writes.
 func (s *Store) UnlinkIdentity(ctx context.Context, accountID, linkType string, promote *storage.Link, at time.Time) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx wtx) error {
 		cur, err := primaryLink(ctx, tx, accountID)
 		if err != nil {
 			return err
@@ -74,7 +74,7 @@ func (s *Store) UnlinkIdentity(ctx context.Context, accountID, linkType string, 
 }
 
 // primaryLink reads the account's primary identity in tx, or ErrNotFound.
-func primaryLink(ctx context.Context, tx *sql.Tx, accountID string) (storage.Link, error) {
+func primaryLink(ctx context.Context, tx wtx, accountID string) (storage.Link, error) {
 	var l storage.Link
 	err := tx.QueryRowContext(ctx, `SELECT linked_type, linked_id FROM accounts WHERE id = ?`, accountID).Scan(&l.Type, &l.ID)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -86,7 +86,7 @@ func primaryLink(ctx context.Context, tx *sql.Tx, accountID string) (storage.Lin
 // insertIdentity adds id to the account in tx. A taken identity (by any
 // account, this one included) is ConflictError{FieldLink}; another identity
 // of its type on the account, ConflictError{FieldIdentityType}.
-func insertIdentity(ctx context.Context, tx *sql.Tx, accountID string, id storage.Identity) error {
+func insertIdentity(ctx context.Context, tx wtx, accountID string, id storage.Identity) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO identities (type, subject, account_id, linked_at) VALUES (?, ?, ?, ?)`,
 		id.Type, id.Subject, accountID, micros(id.LinkedAt))
 	if !isUnique(err) {

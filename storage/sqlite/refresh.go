@@ -61,7 +61,8 @@ RETURNING ` + sessionCols
 // from the start, so what it reads is what it writes to.
 func (s *Store) Refresh(ctx context.Context, id string, r storage.Rotation) (storage.RefreshState, error) {
 	r.Now = r.Now.Truncate(time.Microsecond) // the precision stored, as sqlstore.Rotate
-	st, err := readRefresh(ctx, s.readRefresh, id, r)
+	st, err := scanRefresh(s.r.QueryRowContext(ctx, refreshReadSQL, id, string(storage.BlockPlayer),
+		string(storage.BlockDevice), r.Now.UnixMicro()))
 	if err != nil {
 		return storage.RefreshState{}, wrap("refresh", err)
 	}
@@ -76,7 +77,7 @@ func (s *Store) Refresh(ctx context.Context, id string, r storage.Rotation) (sto
 	case storage.OutcomeRetry:
 		return st, nil
 	case storage.OutcomeAdvance:
-		ss, err := scanSession(s.rotate.QueryRowContext(ctx, id, string(storage.BlockPlayer),
+		ss, err := scanSession(s.w.QueryRowContext(ctx, rotateSQL, id, string(storage.BlockPlayer),
 			string(storage.BlockDevice), r.Now.UnixMicro(), bytesArg(r.Next), r.Presented))
 		if err == nil {
 			st.Session = ss
@@ -89,18 +90,17 @@ func (s *Store) Refresh(ctx context.Context, id string, r storage.Rotation) (sto
 	return s.refreshLocked(ctx, id, r)
 }
 
-// readRefresh reads, with stmt (refreshReadSQL prepared), the session
-// joined to its account and whether the account is held. No row is
-// storage.ErrNotFound.
-func readRefresh(ctx context.Context, stmt *sql.Stmt, id string, r storage.Rotation) (storage.RefreshState, error) {
+// scanRefresh scans row, refreshReadSQL's (on the readers or in Refresh's
+// transaction): the session joined to its account and whether the account
+// is held. No row is storage.ErrNotFound.
+func scanRefresh(row *sql.Row) (storage.RefreshState, error) {
 	var st storage.RefreshState
 	var reason string
 	dest := make([]any, 0, 31)
 	dest = append(dest, sessionDest(&st.Session, &reason)...)
 	dest = append(dest, accountDest(&st.Account)...)
 	dest = append(dest, &st.Held)
-	err := stmt.QueryRowContext(ctx, id, string(storage.BlockPlayer),
-		string(storage.BlockDevice), r.Now.UnixMicro()).Scan(dest...)
+	err := row.Scan(dest...)
 	if errors.Is(err, sql.ErrNoRows) {
 		return storage.RefreshState{}, storage.ErrNotFound
 	}
@@ -112,9 +112,10 @@ func readRefresh(ctx context.Context, stmt *sql.Stmt, id string, r storage.Rotat
 func (s *Store) refreshLocked(ctx context.Context, id string, r storage.Rotation) (storage.RefreshState, error) {
 	var st storage.RefreshState
 	var verdict error
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx wtx) error {
 		var err error
-		st, err = readRefresh(ctx, tx.StmtContext(ctx, s.readRefreshW), id, r)
+		st, err = scanRefresh(tx.QueryRowContext(ctx, refreshReadSQL, id, string(storage.BlockPlayer),
+			string(storage.BlockDevice), r.Now.UnixMicro()))
 		if err != nil || st.Held {
 			return err
 		}

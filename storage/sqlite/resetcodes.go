@@ -17,7 +17,7 @@ const resetWindow = 24 * time.Hour
 // (spent) for the daily count until they fall out of the window.
 func (s *Store) CreateResetCode(ctx context.Context, c storage.ResetCode, maxPerDay int) error {
 	from := c.CreatedAt.Add(-resetWindow).UnixMicro()
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx wtx) error {
 		if maxPerDay > 0 {
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM reset_codes
@@ -47,7 +47,7 @@ func (s *Store) CreateResetCode(ctx context.Context, c storage.ResetCode, maxPer
 // ConsumeResetCode implements storage.ResetCodes.
 func (s *Store) ConsumeResetCode(ctx context.Context, email string, codeHash []byte, now time.Time, maxAttempts int) error {
 	mismatch := false
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx wtx) error {
 		var (
 			seq      int64
 			hash     []byte

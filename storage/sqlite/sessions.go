@@ -35,7 +35,7 @@ func scanSession(sc scanner) (storage.Session, error) {
 // CreateSession implements storage.Sessions.
 func (s *Store) CreateSession(ctx context.Context, ss storage.Session, keep int) ([]string, error) {
 	var replaced []string
-	err := s.tx(ctx, func(tx *sql.Tx) (err error) {
+	err := s.tx(ctx, func(tx wtx) (err error) {
 		replaced, err = insertSession(ctx, tx, ss, keep)
 		return err
 	})
@@ -48,7 +48,7 @@ func (s *Store) CreateSession(ctx context.Context, ss storage.Session, keep int)
 // insertSession writes a new session in tx and, when keep > 0, replaces
 // the account's other live sessions but the newest keep-1, returning their
 // IDs.
-func insertSession(ctx context.Context, tx *sql.Tx, ss storage.Session, keep int) ([]string, error) {
+func insertSession(ctx context.Context, tx wtx, ss storage.Session, keep int) ([]string, error) {
 	_, err := tx.ExecContext(ctx, `INSERT INTO sessions (`+sessionCols+`)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		ss.ID, ss.AccountID, ss.DeviceID, ss.Platform, micros(ss.CreatedAt), micros(ss.ExpiresAt),
@@ -108,7 +108,7 @@ func (o rotateOps) RevokeReused(ctx context.Context, id string, gen int64, now t
 
 // RevokeSession implements storage.Sessions.
 func (s *Store) RevokeSession(ctx context.Context, id string, reason storage.RevokeReason, now time.Time) error {
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx wtx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE sessions SET revoked_at = ?, revoke_reason = ?
 			WHERE id = ? AND revoked_at IS NULL`, micros(now), string(reason), id)
 		if err != nil {
@@ -129,7 +129,7 @@ func (s *Store) RevokeSession(ctx context.Context, id string, reason storage.Rev
 // RevokeSessions implements storage.Sessions.
 func (s *Store) RevokeSessions(ctx context.Context, accountID, except string, reason storage.RevokeReason, now time.Time) ([]string, error) {
 	var revoked []string
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx wtx) error {
 		var err error
 		revoked, err = revokeAll(ctx, tx, accountID, except, reason, now)
 		return err
@@ -141,7 +141,7 @@ func (s *Store) RevokeSessions(ctx context.Context, accountID, except string, re
 }
 
 // revokeAll revokes the account's live sessions but except, in tx.
-func revokeAll(ctx context.Context, tx *sql.Tx, accountID, except string, reason storage.RevokeReason, now time.Time) ([]string, error) {
+func revokeAll(ctx context.Context, tx wtx, accountID, except string, reason storage.RevokeReason, now time.Time) ([]string, error) {
 	return ids(ctx, tx, `UPDATE sessions SET revoked_at = ?, revoke_reason = ?
 		WHERE account_id = ? AND revoked_at IS NULL AND id <> ?
 		RETURNING id`, micros(now), string(reason), accountID, except)

@@ -7,7 +7,8 @@
 // write goes through one connection and every read-modify-write runs in a
 // BEGIN IMMEDIATE transaction, so compare-and-swaps are real and writers from
 // other processes wait for the lock instead of failing. Reads use a separate
-// pool and, thanks to WAL, never wait for writers.
+// pool and, thanks to WAL, never wait for writers. Each query is parsed once
+// per pool: its statement is prepared on first use and kept until Close.
 //
 // Durability: synchronous=NORMAL, the usual setting for WAL. A committed
 // write survives a crash of the process; a power loss may lose the last
@@ -43,14 +44,8 @@ var migrationFiles embed.FS
 
 // Store is a storage.Store in one SQLite file. It is safe for concurrent use.
 type Store struct {
-	w *sql.DB // the one writer connection; transactions BEGIN IMMEDIATE
-	r *sql.DB // readers; the same pool as w for an in-memory database
-
-	// Refresh's hot statements, prepared once: SQLite parses a statement
-	// each time it is prepared, and these are long.
-	readRefresh  *sql.Stmt // refreshReadSQL on r
-	readRefreshW *sql.Stmt // refreshReadSQL on w, for Refresh's transaction
-	rotate       *sql.Stmt // rotateSQL on w
+	w *pool // the one writer connection; transactions BEGIN IMMEDIATE
+	r *pool // readers; the same pool as w for an in-memory database
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -81,7 +76,8 @@ func Open(ctx context.Context, path string) (*Store, error) {
 			return nil, fmt.Errorf("sqlite: open: %w", err)
 		}
 		oneConn(db)
-		s.w, s.r = db, db
+		s.w = newPool(db)
+		s.r = s.w
 	} else {
 		params += "&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)"
 		w, err := sql.Open("sqlite", path+"?"+params+"&_txlock=immediate")
@@ -97,25 +93,11 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		n := max(4, runtime.GOMAXPROCS(0))
 		r.SetMaxOpenConns(n)
 		r.SetMaxIdleConns(n)
-		s.w, s.r = w, r
+		s.w, s.r = newPool(w), newPool(r)
 	}
 	if err := s.migrateRetrying(ctx); err != nil {
 		_ = s.Close()
 		return nil, err
-	}
-	var err error
-	for _, p := range []struct {
-		dst *(*sql.Stmt)
-		db  *sql.DB
-		sql string
-	}{{&s.readRefresh, s.r, refreshReadSQL}, {&s.readRefreshW, s.w, refreshReadSQL}, {&s.rotate, s.w, rotateSQL}} {
-		if *p.dst, err = p.db.PrepareContext(ctx, p.sql); err != nil {
-			break
-		}
-	}
-	if err != nil {
-		_ = s.Close()
-		return nil, fmt.Errorf("sqlite: prepare: %w", err)
 	}
 	return s, nil
 }
@@ -153,17 +135,15 @@ func oneConn(db *sql.DB) {
 	db.SetConnMaxIdleTime(0)
 }
 
-// Close closes the database.
+// Close closes the database, its prepared statements first.
 func (s *Store) Close() error {
-	var err error
-	for _, st := range []*sql.Stmt{s.readRefresh, s.readRefreshW, s.rotate} {
-		if st != nil {
-			err = errors.Join(err, st.Close())
-		}
-	}
-	err = errors.Join(err, s.w.Close())
+	err := s.w.close()
 	if s.r != s.w {
-		err = errors.Join(err, s.r.Close())
+		err = errors.Join(err, s.r.close())
+	}
+	err = errors.Join(err, s.w.db.Close())
+	if s.r != s.w {
+		err = errors.Join(err, s.r.db.Close())
 	}
 	return err
 }
@@ -179,7 +159,9 @@ func (s *Store) migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("sqlite: %w", err)
 	}
-	err = s.tx(ctx, func(tx *sql.Tx) error {
+	// Run once per Open, and the migrations are scripts: all unprepared.
+	err = s.tx(ctx, func(t wtx) error {
+		tx := t.raw
 		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (
 			version    INTEGER PRIMARY KEY,
 			applied_at INTEGER NOT NULL
@@ -213,17 +195,22 @@ func (s *Store) migrate(ctx context.Context) error {
 
 // tx runs fn in a write transaction (BEGIN IMMEDIATE: it holds the write
 // lock from the start) and commits it if fn returns nil. Any error, a
-// cancelled ctx included, rolls everything back.
-func (s *Store) tx(ctx context.Context, fn func(*sql.Tx) error) error {
-	tx, err := s.w.BeginTx(ctx, nil)
+// cancelled ctx included, rolls everything back. Once the transaction is
+// over, the writer prepares the queries it ran unprepared (see pool.want).
+func (s *Store) tx(ctx context.Context, fn func(wtx) error) error {
+	tx, err := s.w.db.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	if err := fn(tx); err != nil {
+	if err = fn(wtx{raw: tx, w: s.w}); err != nil {
 		_ = tx.Rollback()
-		return err
+	} else {
+		err = tx.Commit()
 	}
-	return tx.Commit()
+	// Not deferred: after a panic in fn the transaction would still hold
+	// the connection that preparing waits for.
+	s.w.prepareWanted(ctx)
+	return err
 }
 
 // wrap marks an unexpected database error as a store failure.
@@ -263,7 +250,7 @@ func isUnique(err error) bool {
 }
 
 // exists reports whether query returns a row.
-func exists(ctx context.Context, tx *sql.Tx, query string, args ...any) (bool, error) {
+func exists(ctx context.Context, tx wtx, query string, args ...any) (bool, error) {
 	var one int
 	err := tx.QueryRowContext(ctx, query, args...).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -328,7 +315,7 @@ func bytesArg(b []byte) driver.Value {
 // scanner is a *sql.Row or *sql.Rows.
 type scanner interface{ Scan(dest ...any) error }
 
-// queryList runs query on the readers and scans every row with scan.
+// queryList runs query on db and scans every row with scan.
 func queryList[T any](ctx context.Context, db interface {
 	QueryContext(context.Context, string, ...any) (*sql.Rows, error)
 }, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
@@ -349,7 +336,7 @@ func queryList[T any](ctx context.Context, db interface {
 }
 
 // ids collects the single text column of rows (an UPDATE ... RETURNING id).
-func ids(ctx context.Context, tx *sql.Tx, query string, args ...any) ([]string, error) {
+func ids(ctx context.Context, tx wtx, query string, args ...any) ([]string, error) {
 	return queryList(ctx, tx, func(sc scanner) (string, error) {
 		var id string
 		err := sc.Scan(&id)

@@ -197,10 +197,19 @@ func TestCancelledContextWritesNothing(t *testing.T) {
 }
 
 func TestMemory(t *testing.T) {
-	ctx := context.Background()
 	s := openFile(t, ":memory:")
+	createConcurrently(t, s, 8)
+	_, err := s.GetAccountByLink(context.Background(), storage.LinkEmail, "a7@x")
+	require.NoError(t, err)
+}
+
+// createConcurrently creates accounts a0 to an-1, each in a goroutine of
+// its own that then reads it back.
+func createConcurrently(t *testing.T, s *sqlite.Store, n int) {
+	t.Helper()
+	ctx := context.Background()
 	var wg sync.WaitGroup
-	for i := range 8 {
+	for i := range n {
 		wg.Go(func() {
 			id := fmt.Sprint("a", i)
 			assert.NoError(t, s.CreateAccount(ctx, account(id, id+"@x", "")))
@@ -209,8 +218,6 @@ func TestMemory(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	_, err := s.GetAccountByLink(ctx, storage.LinkEmail, "a7@x")
-	require.NoError(t, err)
 }
 
 // TestRotateRaceAcrossStores: two Stores on one file, as two server

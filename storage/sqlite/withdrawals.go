@@ -23,7 +23,7 @@ func scanWithdrawal(sc scanner) (storage.Withdrawal, error) {
 // Withdraw implements storage.Withdrawals.
 func (s *Store) Withdraw(ctx context.Context, w storage.Withdrawal) ([]string, error) {
 	var revoked []string
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx wtx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO withdrawals (`+withdrawalCols+`) VALUES (?, ?, ?, ?, ?, NULL)`,
 			w.AccountID, w.KeyHash, w.Memo, micros(w.RequestedAt), micros(w.Deadline))
 		if isUnique(err) {
@@ -65,7 +65,7 @@ func (s *Store) GetAccountWithdrawal(ctx context.Context, accountID string) (sto
 // Restore implements storage.Withdrawals.
 func (s *Store) Restore(ctx context.Context, keyHash []byte, now time.Time) (storage.Withdrawal, error) {
 	var w storage.Withdrawal
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.tx(ctx, func(tx wtx) error {
 		var err error
 		w, err = scanWithdrawal(tx.QueryRowContext(ctx, `SELECT `+withdrawalCols+` FROM withdrawals
 			WHERE key_hash = ?`, keyHash))
