@@ -500,6 +500,8 @@ func TestCrossOriginWritesAreRefused(t *testing.T) {
 	assert.Equal(t, http.StatusOK, r.status, "from the console's own origin: %s", r.raw)
 	r = send(plain, "POST", "/players/"+id+"/revoke", nil, nil)
 	assert.Equal(t, http.StatusOK, r.status, "a script sends neither header: %s", r.raw)
+	r = send(plain, "POST", "/players/"+id+"/revoke", map[string]string{"Sec-Fetch-Site": "none"}, nil)
+	assert.Equal(t, http.StatusOK, r.status, "the operator's own doing (a bookmark, the address bar): %s", r.raw)
 
 	trustedOrigin := map[string]string{"Sec-Fetch-Site": "cross-site", "Origin": "https://console.example"}
 	r = send(withTrust, "POST", "/players/"+id+"/revoke", trustedOrigin, nil)
