@@ -280,6 +280,7 @@ func TestVerifierOnTheSystemClock(t *testing.T) {
 	v := NewVerifier(r, VerifierConfig{Issuer: testIss, Audience: testAud, Cache: NewCache(10, time.Hour)})
 	require.True(t, v.coarse, "the ring's default clock is the system clock")
 	assert.False(t, NewVerifier(r, VerifierConfig{Clock: time.Now}).coarse, "any other clock is read on every hit")
+	assert.False(t, NewVerifier(r, VerifierConfig{Skew: -1}).coarse, "with no skew to cover a late refresh, so is the system clock")
 
 	tok, _, err := NewIssuer(r, IssuerConfig{Issuer: testIss, Audience: testAud}).Issue(testClaims())
 	require.NoError(t, err)

@@ -39,9 +39,10 @@ type VerifierConfig struct {
 	// (30s). A negative value means none.
 	Skew time.Duration
 	// Clock tells the time; nil means the ring's clock. On the system
-	// clock (the default), a cache hit is judged by a clock a background
-	// goroutine reads ten times a second, never behind the system clock:
-	// an entry may stop answering up to a tenth of a second early.
+	// clock (the default) with a skew, a cache hit is judged by a clock a
+	// background goroutine reads ten times a second: an entry may stop
+	// answering up to a tenth of a second early, and late only while the
+	// process keeps that goroutine from running, well within the skew.
 	Clock func() time.Time
 	// Cache, if set, remembers verified tokens until they expire (see
 	// NewCache; with a *BoundedCache, VerifyIdentity shares the cache's
@@ -81,13 +82,16 @@ func NewVerifier(r *Ring, cfg VerifierConfig) *Verifier {
 		cfg.Cache = nil // a nil *BoundedCache is no cache
 	}
 	return &Verifier{ring: r, issuer: cfg.Issuer, audience: cfg.Audience, skew: cfg.Skew, clock: cfg.Clock,
-		coarse: wallclock.IsSystem(cfg.Clock), cache: cfg.Cache, bounded: bounded}
+		coarse: wallclock.IsSystem(cfg.Clock) && cfg.Skew > 0, cache: cfg.Cache, bounded: bounded}
 }
 
 // second is the Unix second a hit of the BoundedCache is judged at. With
-// the system clock it is wallclock.Seconds, which reads no clock and is
-// never behind (a hit can only end early, by up to a tenth of a second):
-// on virtual machines a clock read is a third of a cached check's cost.
+// the system clock and a skew it is wallclock.Seconds, which reads no clock:
+// on virtual machines a clock read is a third of a cached check's cost. A
+// hit then ends up to a tenth of a second early, or late by as long as a
+// starved process keeps Seconds' goroutine from running, which the skew a
+// full verification allows past exp (30 s by default) covers. With no
+// skew, every hit reads the clock.
 func (v *Verifier) second() int64 {
 	if v.coarse {
 		return wallclock.Seconds()

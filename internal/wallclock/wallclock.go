@@ -65,7 +65,8 @@ const Tick = 100 * time.Millisecond
 
 var seconds struct {
 	once sync.Once
-	unix atomic.Int64
+	unix atomic.Int64 // what Seconds answers
+	read atomic.Int64 // the Now, in Unix nanoseconds, unix was computed from
 }
 
 // Seconds returns the Unix second of Now, rounded up to the next Tick: a
@@ -78,17 +79,22 @@ func Seconds() int64 {
 		return s
 	}
 	seconds.once.Do(func() {
-		seconds.unix.Store(aheadSecond(Now()))
+		refreshSeconds()
 		go func() {
 			t := time.NewTicker(Tick)
 			for range t.C {
-				seconds.unix.Store(aheadSecond(Now()))
+				refreshSeconds()
 			}
 		}()
 	})
 	return seconds.unix.Load()
 }
 
-// aheadSecond is the Unix second of t plus a Tick: what Seconds answers
-// until the next refresh, when the clock has moved on by up to a Tick.
-func aheadSecond(t time.Time) int64 { return t.Add(Tick).Unix() }
+// refreshSeconds sets what Seconds answers until the next refresh: the
+// Unix second of Now plus a Tick, when the clock has moved on by up to a
+// Tick.
+func refreshSeconds() {
+	t := Now()
+	seconds.read.Store(t.UnixNano())
+	seconds.unix.Store(t.Add(Tick).Unix())
+}

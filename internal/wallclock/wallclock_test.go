@@ -88,15 +88,20 @@ func TestNowReadsTheWallClockOncePerInterval(t *testing.T) {
 	assert.GreaterOrEqual(t, reads.Load(), int64(1))
 }
 
-// Seconds is never behind the second time.Now is in, and at most a Tick
-// ahead of it, across many refreshes.
+// Seconds is at most a Tick ahead of the second time.Now is in, across
+// many refreshes, and behind it only when its refresh is over a Tick late
+// (a goroutine kept from running: the race detector on a loaded machine
+// does that).
 func TestSecondsIsNeverBehind(t *testing.T) {
 	deadline := time.Now().Add(3 * Tick)
 	for n := 0; n < 1000 || time.Now().Before(deadline); n++ {
 		before := time.Now()
 		got := Seconds()
+		read := seconds.read.Load()
 		after := time.Now()
-		require.GreaterOrEqual(t, got, before.Unix(), "behind the clock")
+		if got < before.Unix() {
+			require.Greater(t, before.UnixNano()-read, int64(Tick), "behind the clock, its refresh on time")
+		}
 		require.LessOrEqual(t, got, after.Add(Tick).Unix(), "more than a Tick ahead")
 	}
 }
